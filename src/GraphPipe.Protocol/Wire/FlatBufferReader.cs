@@ -1,0 +1,166 @@
+using System.Buffers.Binary;
+
+namespace GraphPipe.Wire;
+
+/// <summary>
+/// A bounds-checked flatbuffers reader. Every offset is validated before it is followed, so a malformed
+/// buffer yields a <see cref="GraphPipeFormatException"/> rather than an out-of-range access; every loop
+/// is bounded by a length already checked against the buffer, so no input can make it spin.
+/// </summary>
+internal readonly struct FlatBufferReader
+{
+    public FlatBufferReader(ReadOnlyMemory<byte> buffer)
+    {
+        Buffer = buffer;
+    }
+
+    public ReadOnlyMemory<byte> Buffer { get; }
+
+    private ReadOnlySpan<byte> Span => Buffer.Span;
+
+    /// <summary>Position of the root table.</summary>
+    public int RootTable()
+    {
+        if (Buffer.Length < 8)
+        {
+            throw Malformed($"message is {Buffer.Length} bytes, shorter than the smallest flatbuffer (8)");
+        }
+
+        return FollowOffset(0, "root");
+    }
+
+    /// <summary>Position of field <paramref name="field"/> of the table at <paramref name="table"/>, or -1 when absent.</summary>
+    public int FieldPosition(int table, int field, int size)
+    {
+        CheckRange(table, 4, "table");
+        var vtable = (long)table - BinaryPrimitives.ReadInt32LittleEndian(Span.Slice(table));
+        if (vtable < 0 || vtable > Buffer.Length - 4)
+        {
+            throw Malformed($"table at {table} has its vtable outside the buffer");
+        }
+
+        var vt = (int)vtable;
+        int vtableSize = BinaryPrimitives.ReadUInt16LittleEndian(Span.Slice(vt));
+        if (vtableSize < 4 || (vtableSize & 1) != 0 || vt + vtableSize > Buffer.Length)
+        {
+            throw Malformed($"vtable at {vt} has an invalid size {vtableSize}");
+        }
+
+        var slot = 4 + (2 * field);
+        if (slot + 2 > vtableSize)
+        {
+            return -1;
+        }
+
+        int fieldOffset = BinaryPrimitives.ReadUInt16LittleEndian(Span.Slice(vt + slot));
+        if (fieldOffset == 0)
+        {
+            return -1;
+        }
+
+        var pos = (long)table + fieldOffset;
+        if (pos + size > Buffer.Length)
+        {
+            throw Malformed($"field {field} of table at {table} lies outside the buffer");
+        }
+
+        return (int)pos;
+    }
+
+    public byte ReadByteField(int table, int field, byte defaultValue = 0)
+    {
+        var pos = FieldPosition(table, field, 1);
+        return pos < 0 ? defaultValue : Span[pos];
+    }
+
+    public long ReadInt64Field(int table, int field)
+    {
+        var pos = FieldPosition(table, field, 8);
+        return pos < 0 ? 0 : BinaryPrimitives.ReadInt64LittleEndian(Span.Slice(pos));
+    }
+
+    /// <summary>Position of the table referenced by field, or -1.</summary>
+    public int ReadTableField(int table, int field, string what)
+    {
+        var pos = FieldPosition(table, field, 4);
+        return pos < 0 ? -1 : FollowOffset(pos, what);
+    }
+
+    /// <summary>Start (position of the length) and element count of a vector field, or (-1, 0) when absent.</summary>
+    public (int Start, int Count) ReadVectorField(int table, int field, int elementSize, string what)
+    {
+        var pos = FieldPosition(table, field, 4);
+        if (pos < 0)
+        {
+            return (-1, 0);
+        }
+
+        var vec = FollowOffset(pos, what);
+        return (vec, ReadVectorLength(vec, elementSize, what));
+    }
+
+    /// <summary>The bytes of a string or [ubyte] field (without any terminator), or empty when absent.</summary>
+    public ReadOnlyMemory<byte> ReadBytesField(int table, int field, string what)
+    {
+        var (start, count) = ReadVectorField(table, field, 1, what);
+        return start < 0 ? ReadOnlyMemory<byte>.Empty : Buffer.Slice(start + 4, count);
+    }
+
+    public string ReadStringField(int table, int field, string what)
+    {
+        var bytes = ReadBytesField(table, field, what);
+        return bytes.IsEmpty ? string.Empty : DecodeUtf8(bytes.Span);
+    }
+
+    /// <summary>Follows the offset stored in element <paramref name="index"/> of an offset vector.</summary>
+    public int ReadOffsetElement(int vectorStart, int index, string what)
+        => FollowOffset(vectorStart + 4 + (4 * index), what);
+
+    /// <summary>The bytes of a string (or byte vector) referenced by element <paramref name="index"/> of an offset vector.</summary>
+    public ReadOnlyMemory<byte> ReadBytesElement(int vectorStart, int index, string what)
+    {
+        var str = ReadOffsetElement(vectorStart, index, what);
+        var length = ReadVectorLength(str, 1, what);
+        return Buffer.Slice(str + 4, length);
+    }
+
+    public long ReadInt64Element(int vectorStart, int index)
+        => BinaryPrimitives.ReadInt64LittleEndian(Span.Slice(vectorStart + 4 + (8 * index)));
+
+    private int ReadVectorLength(int vec, int elementSize, string what)
+    {
+        CheckRange(vec, 4, what);
+        var length = BinaryPrimitives.ReadUInt32LittleEndian(Span.Slice(vec));
+        var bytes = (ulong)length * (ulong)elementSize;
+        if (bytes > (ulong)(Buffer.Length - vec - 4))
+        {
+            throw Malformed($"{what}: vector of {length} elements at {vec} runs past the end of the buffer");
+        }
+
+        return (int)length;
+    }
+
+    private int FollowOffset(int pos, string what)
+    {
+        CheckRange(pos, 4, what);
+        var target = (ulong)pos + BinaryPrimitives.ReadUInt32LittleEndian(Span.Slice(pos));
+        if (target > (ulong)(Buffer.Length - 4))
+        {
+            throw Malformed($"{what}: offset at {pos} points outside the buffer");
+        }
+
+        return (int)target;
+    }
+
+    private void CheckRange(int pos, int size, string what)
+    {
+        if (pos < 0 || (long)pos + size > Buffer.Length)
+        {
+            throw Malformed($"{what}: position {pos} is outside the buffer");
+        }
+    }
+
+    private static string DecodeUtf8(ReadOnlySpan<byte> bytes) => System.Text.Encoding.UTF8.GetString(bytes);
+
+    public static GraphPipeFormatException Malformed(string detail) => new($"Malformed GraphPipe message: {detail}.");
+}
