@@ -1,0 +1,118 @@
+using System.CommandLine;
+using GraphPipe.Server;
+using GraphPipe.Stages;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace GraphPipe.Cli;
+
+/// <summary>The options every <c>serve</c> command shares: where to listen and the front door's limits.</summary>
+internal sealed class ServerSettings
+{
+    public readonly Option<string> Listen = CliOptions.Env("--listen", "GP_LISTEN", "Address to listen on, HOST:PORT", "127.0.0.1:9000", "-l");
+    public readonly Option<string?> Inputs = CliOptions.EnvString("--inputs", "GP_INPUTS", "Comma-separated default input names", null, "-i");
+    public readonly Option<string?> Outputs = CliOptions.EnvString("--outputs", "GP_OUTPUTS", "Comma-separated default output names", null, "-o");
+    public readonly Option<long> MaxRequestBytes = CliOptions.Env("--max-request-bytes", "GP_MAX_REQUEST_BYTES", "Largest request body accepted (413 beyond)", 64L * 1024 * 1024);
+    public readonly Option<TimeSpan> RequestTimeout = CliOptions.Duration("--request-timeout", "GP_REQUEST_TIMEOUT", "Time allowed per request (504 beyond), e.g. 30s", TimeSpan.FromSeconds(30));
+    public readonly Option<int> MaxConcurrency = CliOptions.Env("--max-concurrency", "GP_MAX_CONCURRENCY", "Requests processed at once", 64);
+    public readonly Option<int> MaxQueue = CliOptions.Env("--max-queue", "GP_MAX_QUEUE", "Requests waiting for a slot (503 beyond)", 256);
+    public readonly Option<TimeSpan> ShutdownTimeout = CliOptions.Duration("--shutdown-timeout", "GP_SHUTDOWN_TIMEOUT", "Time given to in-flight requests on shutdown", TimeSpan.FromSeconds(30));
+    public readonly Option<bool> Verbose = CliOptions.Env("--verbose", "GP_VERBOSE", "Log every request", false, "-v");
+
+    public void AddTo(Command command)
+    {
+        command.Add(Listen);
+        command.Add(Inputs);
+        command.Add(Outputs);
+        command.Add(MaxRequestBytes);
+        command.Add(RequestTimeout);
+        command.Add(MaxConcurrency);
+        command.Add(MaxQueue);
+        command.Add(ShutdownTimeout);
+        command.Add(Verbose);
+    }
+
+    /// <summary>Builds a Kestrel host serving <paramref name="stage"/> with these settings.</summary>
+    public WebApplication Build(ParseResult parse, Action<IServiceCollection> addStage)
+    {
+        var listen = parse.GetValue(Listen)!;
+        var maxBytes = parse.GetValue(MaxRequestBytes);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Logging.SetMinimumLevel(parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Warning);
+        builder.Logging.AddFilter("GraphPipe", parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Information);
+        try
+        {
+            builder.WebHost.UseGraphPipeListen(listen, maxBytes);
+        }
+        catch (FormatException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = parse.GetValue(ShutdownTimeout));
+        builder.Services.AddGraphPipeServer(o =>
+        {
+            o.MaxRequestBytes = maxBytes;
+            o.RequestTimeout = parse.GetValue(RequestTimeout);
+            o.MaxConcurrentRequests = parse.GetValue(MaxConcurrency);
+            o.MaxQueuedRequests = parse.GetValue(MaxQueue);
+            foreach (var name in CliOptions.SplitList(parse.GetValue(Inputs))) o.DefaultInputs.Add(name);
+            foreach (var name in CliOptions.SplitList(parse.GetValue(Outputs))) o.DefaultOutputs.Add(name);
+        });
+        addStage(builder.Services);
+        var app = builder.Build();
+        app.MapGraphPipe();
+        return app;
+    }
+
+    /// <summary>Runs the host until Ctrl+C/SIGTERM, printing the bound address once listening.</summary>
+    public static async Task<int> RunAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        var stage = app.Services.GetRequiredService<IInferenceStage>();
+        var defaults = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<GraphPipeServerOptions>>().Value;
+        ValidateDefaults(stage.Metadata, defaults);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw new CliException($"cannot listen: {ex.Message}");
+        }
+
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var metadata = stage.Metadata;
+        Console.Out.WriteLine($"graphpipe: serving '{metadata.Name}' on {string.Join(", ", addresses)}");
+        Console.Out.WriteLine($"  inputs:  {string.Join("; ", metadata.Inputs)}");
+        Console.Out.WriteLine($"  outputs: {string.Join("; ", metadata.Outputs)}");
+        Console.Out.Flush();
+        await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
+
+    private static void ValidateDefaults(MetadataResponse metadata, GraphPipeServerOptions options)
+    {
+        foreach (var name in options.DefaultInputs)
+        {
+            if (RequestBinder.FindIo(metadata.Inputs, name) is null)
+            {
+                throw new CliException($"--inputs: '{name}' is not an input of '{metadata.Name}' (inputs: {string.Join(", ", metadata.Inputs.Select(i => i.Name))})");
+            }
+        }
+
+        foreach (var name in options.DefaultOutputs)
+        {
+            if (RequestBinder.FindIo(metadata.Outputs, name) is null)
+            {
+                throw new CliException($"--outputs: '{name}' is not an output of '{metadata.Name}' (outputs: {string.Join(", ", metadata.Outputs.Select(i => i.Name))})");
+            }
+        }
+    }
+}

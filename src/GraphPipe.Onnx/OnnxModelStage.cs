@@ -1,0 +1,262 @@
+using System.Buffers;
+using System.Collections.Immutable;
+using System.Threading.Channels;
+using GraphPipe.Stages;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace GraphPipe.Onnx;
+
+/// <summary>
+/// Serves an ONNX model as a stage. Holds <see cref="OnnxModelOptions.EngineCount"/> sessions; a request
+/// waits for a free one. Numeric inputs are handed to ONNX Runtime as views of the request buffer
+/// (pinned, not copied); outputs are returned as views of ONNX Runtime's buffers until the result is disposed.
+/// </summary>
+public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
+{
+    private readonly InferenceSession[] _sessions;
+    private readonly Channel<InferenceSession> _free;
+    private readonly TensorElementType[] _inputOrtTypes;
+    private readonly Dictionary<string, int> _inputIndex = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _outputIndex = new(StringComparer.Ordinal);
+    private readonly ILogger _logger;
+
+    public OnnxModelStage(OnnxModelOptions options, ILogger<OnnxModelStage>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        System.ComponentModel.DataAnnotations.Validator.ValidateObject(options, new(options), validateAllProperties: true);
+        if (!File.Exists(options.ModelPath))
+        {
+            throw new FileNotFoundException($"ONNX model '{options.ModelPath}' does not exist.", options.ModelPath);
+        }
+
+        _logger = logger ?? NullLogger<OnnxModelStage>.Instance;
+        _sessions = new InferenceSession[options.EngineCount];
+        _free = Channel.CreateBounded<InferenceSession>(options.EngineCount);
+        try
+        {
+            for (var i = 0; i < _sessions.Length; i++)
+            {
+                using var sessionOptions = new SessionOptions
+                {
+                    IntraOpNumThreads = options.IntraOpThreads,
+                    InterOpNumThreads = 1,
+                    ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+                    GraphOptimizationLevel = options.OptimizeGraph ? GraphOptimizationLevel.ORT_ENABLE_ALL : GraphOptimizationLevel.ORT_DISABLE_ALL,
+                };
+                _sessions[i] = new InferenceSession(options.ModelPath, sessionOptions);
+                _free.Writer.TryWrite(_sessions[i]);
+            }
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            Dispose();
+            throw new InvalidDataException($"ONNX Runtime could not load '{options.ModelPath}': {ex.Message}", ex);
+        }
+
+        var session = _sessions[0];
+        var inputs = session.InputNames.Select(n => Describe(n, session.InputMetadata[n])).ToArray();
+        var outputs = session.OutputNames.Select(n => Describe(n, session.OutputMetadata[n])).ToArray();
+        _inputOrtTypes = session.InputNames.Select(n => session.InputMetadata[n].ElementDataType).ToArray();
+        for (var i = 0; i < inputs.Length; i++) _inputIndex[inputs[i].Name] = i;
+        for (var i = 0; i < outputs.Length; i++) _outputIndex[outputs[i].Name] = i;
+        var modelMetadata = session.ModelMetadata;
+        Metadata = new MetadataResponse
+        {
+            Name = options.Name ?? Path.GetFileNameWithoutExtension(options.ModelPath),
+            Version = modelMetadata.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Server = "graphpipe-dotnet onnx",
+            Description = string.IsNullOrEmpty(modelMetadata.Description) ? $"ONNX model {Path.GetFileName(options.ModelPath)} ({modelMetadata.ProducerName})" : modelMetadata.Description,
+            Inputs = inputs,
+            Outputs = outputs,
+        };
+        Log.Loaded(_logger, options.ModelPath, options.EngineCount, options.IntraOpThreads);
+    }
+
+    public MetadataResponse Metadata { get; }
+
+    public async ValueTask<StageResult> InferAsync(StageRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        for (var i = 0; i < request.Inputs.Count; i++)
+        {
+            var index = _inputIndex[request.InputNames[i]];
+            var mismatch = TensorChecks.Mismatch(Metadata.Inputs[index], request.Inputs[i]);
+            if (mismatch is not null)
+            {
+                return StageResult.Failure(StageErrorKind.InvalidInput, mismatch);
+            }
+        }
+
+        if (request.Inputs.Count < Metadata.Inputs.Count)
+        {
+            var missing = Metadata.Inputs.Where(m => request.FindInput(m.Name) is null).Select(m => m.ToString());
+            return StageResult.Failure(StageErrorKind.InvalidInput, $"missing inputs: {string.Join(", ", missing)}");
+        }
+
+        var session = await _free.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return Run(session, request, cancellationToken);
+        }
+        finally
+        {
+            _free.Writer.TryWrite(session);
+        }
+    }
+
+    private StageResult Run(InferenceSession session, StageRequest request, CancellationToken cancellationToken)
+    {
+        var count = request.Inputs.Count;
+        var values = new OrtValue[count];
+        var pins = new MemoryHandle[count];
+        var copies = new byte[]?[count];
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                values[i] = CreateInput(request.Inputs[i], _inputOrtTypes[_inputIndex[request.InputNames[i]]], ref pins[i], ref copies[i]);
+            }
+
+            using var runOptions = new RunOptions();
+            using var registration = cancellationToken.Register(static o => ((RunOptions)o!).Terminate = true, runOptions);
+            IDisposableReadOnlyCollection<OrtValue> outputs;
+            try
+            {
+                outputs = session.Run(runOptions, request.InputNames, values, request.OutputNames);
+            }
+            catch (OnnxRuntimeException ex) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("inference was cancelled", ex, cancellationToken);
+            }
+            catch (OnnxRuntimeException ex)
+            {
+                // Types and shapes were checked against the metadata already; what ONNX Runtime still refuses
+                // (e.g. a dimension an inner node cannot take) is a property of the input, so a 400.
+                return StageResult.Failure(StageErrorKind.InvalidInput, $"model rejected the inputs: {ex.Message}");
+            }
+
+            try
+            {
+                var tensors = new Tensor[outputs.Count];
+                for (var i = 0; i < tensors.Length; i++)
+                {
+                    tensors[i] = ToTensor(outputs[i]);
+                }
+
+                return StageResult.Success(tensors, outputs);
+            }
+            catch
+            {
+                outputs.Dispose();
+                throw;
+            }
+        }
+        finally
+        {
+            for (var i = 0; i < count; i++)
+            {
+                values[i]?.Dispose();
+                pins[i].Dispose();
+                if (copies[i] is { } copy) ArrayPool<byte>.Shared.Return(copy);
+            }
+        }
+    }
+
+    private static unsafe OrtValue CreateInput(Tensor tensor, TensorElementType ortType, ref MemoryHandle pin, ref byte[]? copy)
+    {
+        var shape = ImmutableCollectionsMarshalShape(tensor.Shape);
+        if (tensor.IsString)
+        {
+            var value = OrtValue.CreateTensorWithEmptyStrings(OrtAllocator.DefaultInstance, shape);
+            for (var i = 0; i < tensor.Strings.Count; i++)
+            {
+                value.StringTensorSetElementAt(tensor.Strings[i].Span, i);
+            }
+
+            return value;
+        }
+
+        var data = tensor.Data;
+        if (data.IsEmpty)
+        {
+            return OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, ortType, shape);
+        }
+
+        pin = data.Pin();
+        var pointer = (byte*)pin.Pointer;
+        if ((nuint)pointer % (nuint)tensor.Type.ElementSize() != 0)
+        {
+            // The flatbuffers data vector has no alignment guarantee; ONNX Runtime kernels expect natural
+            // alignment, so an unaligned tensor costs one copy into an aligned pooled buffer.
+            pin.Dispose();
+            copy = ArrayPool<byte>.Shared.Rent(data.Length);
+            data.Span.CopyTo(copy);
+            pin = copy.AsMemory(0, data.Length).Pin();
+            pointer = (byte*)pin.Pointer;
+        }
+
+        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, ortType, shape, (IntPtr)pointer, data.Length);
+    }
+
+    private static unsafe Tensor ToTensor(OrtValue value)
+    {
+        var info = value.GetTensorTypeAndShape();
+        var shape = info.Shape;
+        var type = OnnxTypes.ToGraphPipe(info.ElementDataType);
+        if (type == TensorType.String)
+        {
+            var strings = new ReadOnlyMemory<byte>[info.ElementCount];
+            for (var i = 0; i < strings.Length; i++)
+            {
+                strings[i] = value.GetStringElementAsSpan(i).ToArray();
+            }
+
+            return Tensor.FromStrings(strings, shape);
+        }
+
+        if (type == TensorType.Null)
+        {
+            throw new NotSupportedException($"output element type {info.ElementDataType} has no GraphPipe equivalent");
+        }
+
+        var raw = value.GetTensorMutableRawData();
+        fixed (byte* pointer = raw)
+        {
+            // The OrtValue owns this memory; the stage result keeps it alive until the response is written.
+            return Tensor.FromBytes(type, shape, new UnmanagedMemory(pointer, raw.Length).Memory);
+        }
+    }
+
+    private static long[] ImmutableCollectionsMarshalShape(ImmutableArray<long> shape)
+        => System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsArray(shape) ?? [];
+
+    private static IOMetadata Describe(string name, NodeMetadata node)
+    {
+        if (!node.IsTensor)
+        {
+            return new IOMetadata(name, TensorType.Null, [], $"non-tensor {node.OnnxValueType}");
+        }
+
+        var dims = node.Dimensions.Select(d => d < 0 ? -1L : d).ToImmutableArray();
+        var type = OnnxTypes.ToGraphPipe(node.ElementDataType);
+        var description = node.ElementDataType == TensorElementType.Bool ? "bool (sent as uint8)" : string.Empty;
+        return new IOMetadata(name, type, dims, description);
+    }
+
+    public void Dispose()
+    {
+        foreach (var session in _sessions)
+        {
+            session?.Dispose();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 100, EventName = "ModelLoaded", Level = LogLevel.Information, Message = "Loaded ONNX model {Path} with {Engines} session(s), {Threads} intra-op thread(s) (0 = auto)")]
+        public static partial void Loaded(ILogger logger, string path, int engines, int threads);
+    }
+}

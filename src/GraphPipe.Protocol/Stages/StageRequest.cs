@@ -1,0 +1,44 @@
+namespace GraphPipe.Stages;
+
+/// <summary>A request bound to a stage: every input has its resolved name, the outputs are explicit.</summary>
+public sealed class StageRequest
+{
+    public StageRequest(IReadOnlyList<string> inputNames, IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputNames, string config)
+    {
+        ArgumentNullException.ThrowIfNull(inputNames);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(outputNames);
+        if (inputNames.Count != inputs.Count)
+        {
+            throw new ArgumentException("Each input needs a name.", nameof(inputNames));
+        }
+
+        InputNames = inputNames;
+        Inputs = inputs;
+        OutputNames = outputNames;
+        Config = config ?? string.Empty;
+    }
+
+    public IReadOnlyList<string> InputNames { get; }
+
+    public IReadOnlyList<Tensor> Inputs { get; }
+
+    public IReadOnlyList<string> OutputNames { get; }
+
+    /// <summary>The request's opaque config (in hybrid sequencing: the next stage's URL).</summary>
+    public string Config { get; }
+
+    /// <summary>The input with this name, or null.</summary>
+    public Tensor? FindInput(string name)
+    {
+        for (var i = 0; i < InputNames.Count; i++)
+        {
+            if (string.Equals(InputNames[i], name, StringComparison.Ordinal))
+            {
+                return Inputs[i];
+            }
+        }
+
+        return null;
+    }
+}
