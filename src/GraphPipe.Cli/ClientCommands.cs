@@ -95,6 +95,8 @@ internal static class ClientCommands
             using var http = CreateHttpClient();
             var client = new GraphPipeClient(http, endpoint, new GraphPipeClientOptions { Timeout = parse.GetValue(Timeout) });
             var outputNames = CliOptions.SplitList(parse.GetValue(outputs));
+            // Responses carry no names: label default outputs with the stage's output names.
+            var labels = outputNames.Length > 0 ? outputNames : (await client.GetMetadataAsync(ct).ConfigureAwait(false)).Outputs.Select(o => o.Name).ToArray();
             var response = await client.InferAsync(new InferRequest
             {
                 Config = parse.GetValue(config) ?? string.Empty,
@@ -111,7 +113,7 @@ internal static class ClientCommands
 
             for (var i = 0; i < response.Outputs.Count; i++)
             {
-                var name = i < outputNames.Length ? outputNames[i] : $"output{i}";
+                var name = i < labels.Length ? labels[i] : $"output{i}";
                 var tensor = response.Outputs[i];
                 if (dir is not null)
                 {

@@ -10,6 +10,14 @@ var root = new RootCommand("graphpipe: serve ML models and pipeline stages over 
 };
 
 var parse = root.Parse(args);
+// An unknown --flag would otherwise be taken as a positional value (a URL or file name).
+var unknownFlag = parse.Tokens.FirstOrDefault(t => t.Type == System.CommandLine.Parsing.TokenType.Argument && t.Value.Length > 1 && t.Value[0] == '-' && !double.TryParse(t.Value, System.Globalization.CultureInfo.InvariantCulture, out _));
+if (unknownFlag is not null)
+{
+    Console.Error.WriteLine($"graphpipe: unknown option '{unknownFlag.Value}' (see 'graphpipe --help')");
+    return 2;
+}
+
 if (parse.Errors.Count > 0)
 {
     // One clear line (plus a pointer to help) rather than a wall of usage text.
