@@ -85,8 +85,9 @@ public sealed class GraphPipeWriter
         Reset(EstimateTensors(outputs) + 256);
         var b = _builder;
         var tensors = WriteTensorVector(outputs);
+        // Written even when empty, as the reference implementations do.
         var errorVector = 0;
-        if (errors is { Count: > 0 })
+        errors ??= [];
         {
             var offsets = new int[errors.Count];
             for (var i = 0; i < errors.Count; i++)
@@ -102,7 +103,7 @@ public sealed class GraphPipeWriter
         }
 
         b.StartTable(2);
-        if (errorVector != 0) b.AddOffset(1, errorVector, 0);
+        b.AddOffset(1, errorVector, 0);
         b.AddOffset(0, tensors, 0);
         b.Finish(b.EndTable());
         return Result();
