@@ -109,7 +109,8 @@ internal sealed partial class GraphPipeFrontDoor : IDisposable
     private async Task InferAsync(HttpContext context, InferRequest request)
     {
         var metadata = _stage.Metadata;
-        var bound = RequestBinder.Bind(request, metadata, (IReadOnlyList<string>)_options.DefaultInputs, (IReadOnlyList<string>)_options.DefaultOutputs, out var bindError);
+        var bound = RequestBinder.Bind(request, metadata, (IReadOnlyList<string>)_options.DefaultInputs, (IReadOnlyList<string>)_options.DefaultOutputs, out var bindError,
+            passThroughOutputs: _stage is IForwardingStage forwarding && forwarding.WillForward(request.Config));
         if (bound is null)
         {
             await WriteErrorAsync(context, bindError!).ConfigureAwait(false);

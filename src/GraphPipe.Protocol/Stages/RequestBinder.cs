@@ -10,7 +10,8 @@ public static class RequestBinder
     /// <summary>Binds <paramref name="request"/> to a stage's metadata, or returns the error that explains why not.</summary>
     /// <param name="defaultInputs">Input names used for positional defaults (usually the metadata's inputs).</param>
     /// <param name="defaultOutputs">Outputs used when the request names none.</param>
-    public static StageRequest? Bind(InferRequest request, MetadataResponse metadata, IReadOnlyList<string>? defaultInputs, IReadOnlyList<string>? defaultOutputs, out StageError? error)
+    /// <param name="passThroughOutputs">The request will be forwarded: its output names belong to a later stage and are kept unchecked.</param>
+    public static StageRequest? Bind(InferRequest request, MetadataResponse metadata, IReadOnlyList<string>? defaultInputs, IReadOnlyList<string>? defaultOutputs, out StageError? error, bool passThroughOutputs = false)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(metadata);
@@ -54,7 +55,11 @@ public static class RequestBinder
         }
 
         IReadOnlyList<string> outputs;
-        if (request.OutputNames.Count == 0)
+        if (passThroughOutputs)
+        {
+            outputs = request.OutputNames;
+        }
+        else if (request.OutputNames.Count == 0)
         {
             outputs = defaultOutputs is { Count: > 0 } ? defaultOutputs : metadata.Outputs.Select(o => o.Name).ToArray();
         }

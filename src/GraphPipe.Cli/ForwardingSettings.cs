@@ -1,0 +1,44 @@
+using System.CommandLine;
+using GraphPipe.Client;
+using GraphPipe.Pipelines;
+using GraphPipe.Stages;
+
+namespace GraphPipe.Cli;
+
+/// <summary>Options of stages that can pass their output on: <c>--next</c> (server sequencing) and the policy for next-stage URLs named in a request's config (hybrid sequencing).</summary>
+internal sealed class ForwardingSettings
+{
+    public readonly Option<string?> Next = CliOptions.EnvString("--next", "GP_NEXT", "Next stage URL: forward outputs there and return its answer (server sequencing)", null);
+    public readonly Option<bool> AllowPrivateNetworks = CliOptions.Env("--allow-private-networks", "GP_ALLOW_PRIVATE_NETWORKS", "Allow loopback/private/link-local targets in client-supplied URLs (local setups, tests)", false);
+    public readonly Option<string?> AllowHosts = CliOptions.EnvString("--allow-host", "GP_ALLOW_HOSTS", "Comma-separated hosts always allowed as targets (e.g. in-cluster service names)", null);
+    public readonly Option<bool> NoConfigNext = CliOptions.Env("--no-config-next", "GP_NO_CONFIG_NEXT", "Ignore next-stage URLs in request config (disable hybrid sequencing)", false);
+
+    public void AddTo(Command command)
+    {
+        command.Add(Next);
+        command.Add(AllowPrivateNetworks);
+        command.Add(AllowHosts);
+        command.Add(NoConfigNext);
+    }
+
+    public NetworkPolicy Policy(ParseResult parse) => new()
+    {
+        AllowPrivateNetworks = parse.GetValue(AllowPrivateNetworks),
+        AllowedHosts = new HashSet<string>(CliOptions.SplitList(parse.GetValue(AllowHosts)), StringComparer.OrdinalIgnoreCase),
+    };
+
+    /// <summary>Wraps <paramref name="stage"/> so it forwards per these settings. The HTTP clients live as long as the process.</summary>
+    public IInferenceStage Wrap(ParseResult parse, IInferenceStage stage)
+    {
+        var next = parse.GetValue(Next) is { Length: > 0 } text ? ClientCommands.ParseUrl(text) : null;
+        var policy = Policy(parse);
+        var trusted = new GraphPipeClient(ClientCommands.CreateHttpClient(), next ?? new Uri("http://127.0.0.1/"));
+        var untrusted = new GraphPipeClient(new HttpClient(policy.CreateHandler()) { Timeout = Timeout.InfiniteTimeSpan }, new Uri("http://127.0.0.1/"));
+        return new ForwardingStage(stage, trusted, untrusted, new ForwardingOptions
+        {
+            Next = next,
+            AllowNextFromConfig = !parse.GetValue(NoConfigNext),
+            ConfigPolicy = policy,
+        });
+    }
+}

@@ -1,0 +1,2 @@
+// Project placeholder: the downloader stage lives in this assembly.
+namespace GraphPipe.Download;

@@ -1,0 +1,2 @@
+// Project placeholder: the preprocessor stage lives in this assembly.
+namespace GraphPipe.Imaging;
