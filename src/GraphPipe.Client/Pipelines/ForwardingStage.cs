@@ -54,7 +54,8 @@ public sealed class ForwardingStage : IForwardingStage
         Uri? next = null;
         var passOn = request.Config;
         var client = _trusted;
-        if (_options.AllowNextFromConfig && PipelineConfig.TryGetNextHop(request.Config, out var hop, out var rest, out var configError))
+        string? configError = null;
+        if (_options.AllowNextFromConfig && PipelineConfig.TryGetNextHop(request.Config, out var hop, out var rest, out configError))
         {
             var refusal = _options.ConfigPolicy.CheckUri(hop!);
             if (refusal is not null)
@@ -68,7 +69,7 @@ public sealed class ForwardingStage : IForwardingStage
         {
             next = _options.Next;
         }
-        else if (configError is not null && _options.AllowNextFromConfig)
+        else if (configError is not null)
         {
             return StageResult.Failure(StageErrorKind.InvalidInput, configError);
         }
