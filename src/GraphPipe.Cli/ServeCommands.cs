@@ -21,7 +21,10 @@ internal static class ServeCommands
         var engines = CliOptions.Env("--engine-count", "GP_ENGINE_COUNT", "Parallel model instances (sessions)", 1);
         var threads = CliOptions.Env("--intra-op-threads", "GP_INTRA_OP_THREADS", "Threads per session inside an operator (0: one per core)", 0);
         var name = CliOptions.EnvString("--name", "GP_NAME", "Name reported in metadata (default: the file name)", null);
-        var command = new Command("onnx", "Serve an ONNX model with ONNX Runtime") { model, engines, threads, name };
+        var labels = CliOptions.EnvString("--labels", "GP_LABELS", "Labels file (one per line): adds outputs top_labels and top_scores", null);
+        var topK = CliOptions.Env("--top-k", "GP_TOP_K", "How many labels top_labels/top_scores return per row", 5);
+        var labelsFrom = CliOptions.EnvString("--labels-from", "GP_LABELS_FROM", "Score output the labels are taken from (default: the first float32 [N,C] output)", null);
+        var command = new Command("onnx", "Serve an ONNX model with ONNX Runtime") { model, engines, threads, name, labels, topK, labelsFrom };
         settings.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -49,10 +52,33 @@ internal static class ServeCommands
 
             using (stage)
             {
-                await using var app = settings.Build(parse, services => services.AddSingleton<GraphPipe.Stages.IInferenceStage>(stage));
+                GraphPipe.Stages.IInferenceStage served = stage;
+                if (parse.GetValue(labels) is { } labelsPath)
+                {
+                    served = WithLabels(stage, labelsPath, parse.GetValue(topK), parse.GetValue(labelsFrom));
+                }
+
+                await using var app = settings.Build(parse, services => services.AddSingleton(served));
                 return await ServerSettings.RunAsync(app, ct).ConfigureAwait(false);
             }
         });
         return command;
+    }
+
+    internal static GraphPipe.Stages.TopKLabelsStage WithLabels(GraphPipe.Stages.IInferenceStage stage, string labelsPath, int k, string? source)
+    {
+        if (!File.Exists(labelsPath))
+        {
+            throw new CliException($"--labels: file '{labelsPath}' does not exist");
+        }
+
+        try
+        {
+            return new GraphPipe.Stages.TopKLabelsStage(stage, GraphPipe.Stages.TopKLabelsStage.ReadLabelsFile(labelsPath), k, source);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new CliException($"--labels: {ex.Message}");
+        }
     }
 }
