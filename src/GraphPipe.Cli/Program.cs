@@ -7,6 +7,7 @@ var root = new RootCommand("graphpipe: serve ML models and pipeline stages over 
     ServeCommands.Create(),
     ClientCommands.Metadata(),
     ClientCommands.Infer(),
+    BenchCommand.Create(),
 };
 
 var parse = root.Parse(args);
