@@ -87,3 +87,49 @@ internal sealed class NonSeekableStream(byte[] data) : Stream
         base.Dispose(disposing);
     }
 }
+
+/// <summary>Hand-built flatbuffers for requests the library's writer refuses to produce.</summary>
+internal static class RawRequests
+{
+    /// <summary>A <c>Request</c> table with no fields at all: req_type NONE, no req.</summary>
+    public static byte[] EmptyRequest()
+    {
+        var b = new Google.FlatBuffers.FlatBufferBuilder(64);
+        b.StartTable(2);
+        b.Finish(b.EndTable());
+        return b.SizedByteArray();
+    }
+
+    /// <summary>An InferRequest with one tensor whose type, shape and data are taken as given, unchecked.</summary>
+    public static byte[] InferWithRawTensor(string inputName, byte type, long[] shape, byte[] data)
+    {
+        var b = new Google.FlatBuffers.FlatBufferBuilder(1024 + data.Length);
+        b.StartVector(1, data.Length, 1);
+        for (var i = data.Length - 1; i >= 0; i--) b.AddByte(data[i]);
+        var dataVector = b.EndVector();
+        b.StartVector(8, shape.Length, 8);
+        for (var i = shape.Length - 1; i >= 0; i--) b.AddLong(shape[i]);
+        var shapeVector = b.EndVector();
+        b.StartTable(4);
+        b.AddOffset(2, dataVector.Value, 0);
+        b.AddOffset(1, shapeVector.Value, 0);
+        b.AddByte(0, type, 0);
+        var tensor = b.EndTable();
+        b.StartVector(4, 1, 4);
+        b.AddOffset(tensor);
+        var tensors = b.EndVector();
+        var name = b.CreateString(inputName);
+        b.StartVector(4, 1, 4);
+        b.AddOffset(name.Value);
+        var names = b.EndVector();
+        b.StartTable(4);
+        b.AddOffset(2, tensors.Value, 0);
+        b.AddOffset(1, names.Value, 0);
+        var infer = b.EndTable();
+        b.StartTable(2);
+        b.AddOffset(1, infer, 0);
+        b.AddByte(0, (byte)RequestKind.Infer, 0);
+        b.Finish(b.EndTable());
+        return b.SizedByteArray();
+    }
+}
