@@ -206,7 +206,7 @@ internal sealed partial class GraphPipeFrontDoor : IDisposable
                     if (length > max)
                     {
                         ArrayPool<byte>.Shared.Return(buffer);
-                        await WriteTooLargeAsync(context, length).ConfigureAwait(false);
+                        await WriteTooLargeAsync(context, null).ConfigureAwait(false);
                         return default;
                     }
 
@@ -239,7 +239,7 @@ internal sealed partial class GraphPipeFrontDoor : IDisposable
             ArrayPool<byte>.Shared.Return(buffer);
             if (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
-                await WriteTooLargeAsync(context, length).ConfigureAwait(false);
+                await WriteTooLargeAsync(context, null).ConfigureAwait(false);
             }
             else
             {
@@ -256,10 +256,12 @@ internal sealed partial class GraphPipeFrontDoor : IDisposable
         }
     }
 
-    private Task WriteTooLargeAsync(HttpContext context, long size)
+    /// <param name="size">The body's exact size when known (Content-Length or fully read); null when reading stopped at the limit.</param>
+    private Task WriteTooLargeAsync(HttpContext context, long? size)
     {
         GraphPipeMetrics.Requests.Add(1, new KeyValuePair<string, object?>("outcome", "too_large"));
-        return WriteTextAsync(context, StatusCodes.Status413PayloadTooLarge, $"[{_stageName}] request body of {(size > _options.MaxRequestBytes ? "more than " : string.Empty)}{Math.Max(size, _options.MaxRequestBytes)} bytes exceeds the limit of {_options.MaxRequestBytes} bytes (set --max-request-bytes)");
+        var what = size is { } exact ? $"{exact} bytes" : $"more than {_options.MaxRequestBytes} bytes";
+        return WriteTextAsync(context, StatusCodes.Status413PayloadTooLarge, $"[{_stageName}] request body of {what} exceeds the limit of {_options.MaxRequestBytes} bytes (set --max-request-bytes)");
     }
 
     private Task WriteErrorAsync(HttpContext context, StageError error)

@@ -1,4 +1,5 @@
 using GraphPipe.Client;
+using GraphPipe.Onnx;
 using GraphPipe.Server;
 using GraphPipe.Stages;
 using Microsoft.AspNetCore.Builder;
@@ -15,6 +16,7 @@ internal sealed class LoopbackServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly HttpClient _http;
+    private IDisposable? _ownedStage;
 
     private LoopbackServer(WebApplication app, Uri address)
     {
@@ -57,10 +59,35 @@ internal sealed class LoopbackServer : IAsyncDisposable
         return new LoopbackServer(app, new Uri(address));
     }
 
+    /// <summary>Serves one of the test models (see tests/assets/models) with a real ONNX Runtime session, disposed with the server.</summary>
+    public static async Task<LoopbackServer> StartOnnxAsync(string model, Action<GraphPipeServerOptions>? configure = null)
+    {
+        var path = model == "strings.onnx" ? TestModelVariants.Strings : TestModels.Path(model);
+        var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = path, IntraOpThreads = 1, Name = System.IO.Path.GetFileNameWithoutExtension(model) });
+        try
+        {
+            var server = await StartAsync(stage, configure).WaitAsync(TimeSpan.FromSeconds(30));
+            server._ownedStage = stage;
+            return server;
+        }
+        catch
+        {
+            stage.Dispose();
+            throw;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _http.Dispose();
-        await _app.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        await _app.DisposeAsync();
+        try
+        {
+            await _app.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            await _app.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            _ownedStage?.Dispose();
+        }
     }
 }

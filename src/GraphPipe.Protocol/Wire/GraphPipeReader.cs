@@ -171,8 +171,9 @@ public static class GraphPipeReader
         }
 
         var data = reader.ReadBytesField(table, TensorData, $"{what}.data");
-        var expected = (ulong)count * (ulong)type.ElementSize();
-        if ((ulong)data.Length != expected)
+        // 128-bit: count * element size can exceed 2^64 (e.g. [2^60,4] of float32), and a wrapped product could match the data.
+        var expected = (UInt128)(ulong)count * (uint)type.ElementSize();
+        if ((UInt128)(ulong)data.Length != expected)
         {
             throw FlatBufferReader.Malformed($"{what}: shape {Tensor.FormatShape(shape.AsSpan())} of {type.ToWireName()} needs {expected} data bytes, message has {data.Length}");
         }
