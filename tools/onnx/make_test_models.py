@@ -104,6 +104,8 @@ def strings():
                 name="upper",
                 case_change_action="UPPER",
                 is_case_sensitive=1,
+                # ORT defaults to en_US.UTF-8, which minimal images lack; C.UTF-8 is always there.
+                locale="C.UTF-8",
             ),
         ],
         "strings",
