@@ -1,0 +1,105 @@
+using System.CommandLine;
+using Classy;
+using GraphPipe.Client;
+using Spectre.Console;
+
+var root = new RootCommand("classy: classify images through GraphPipe stages (downloader -> preprocessor -> model)");
+var images = new Argument<string[]>("images") { Description = "Local image files and/or http(s) URLs", Arity = ArgumentArity.ZeroOrMore };
+var via = new Option<Sequencing>("--via") { Description = "Sequencing: client, server or hybrid", DefaultValueFactory = _ => Sequencing.Client };
+var json = new Option<bool>("--json") { Description = "Print results as JSON" };
+var batch = new Option<int>("--batch") { Description = "Images per request", DefaultValueFactory = _ => 8 };
+var host = new Option<string>("--host") { Description = "Host of the stages (ports 9000 model, 9001 preprocessor, 9002 downloader, 9011/9012 chained)", DefaultValueFactory = _ => "127.0.0.1" };
+var model = new Option<Uri?>("--model") { Description = "Model stage URL (default http://HOST:9000)" };
+var preprocessor = new Option<Uri?>("--preprocessor") { Description = "Preprocessor URL, no --next (default http://HOST:9001)" };
+var downloader = new Option<Uri?>("--downloader") { Description = "Downloader URL, no --next (default http://HOST:9002)" };
+var chainedPreprocessor = new Option<Uri?>("--chained-preprocessor") { Description = "Preprocessor started with --next MODEL (default http://HOST:9011)" };
+var chainedDownloader = new Option<Uri?>("--chained-downloader") { Description = "Downloader started with --next CHAINED-PREPROCESSOR (default http://HOST:9012)" };
+root.Add(images);
+root.Add(via);
+root.Add(json);
+root.Add(batch);
+root.Add(host);
+root.Add(model);
+root.Add(preprocessor);
+root.Add(downloader);
+root.Add(chainedPreprocessor);
+root.Add(chainedDownloader);
+root.SetAction(async (parse, ct) =>
+{
+    var list = parse.GetValue(images) ?? [];
+    if (list.Length == 0)
+    {
+        Console.Error.WriteLine("classy: give image files or URLs (or run 'classy demo')");
+        return 2;
+    }
+
+    foreach (var file in list.Where(i => !ClassyClient.IsUrl(i) && !File.Exists(i)))
+    {
+        Console.Error.WriteLine($"classy: file '{file}' does not exist");
+        return 2;
+    }
+
+    var local = ClassyEndpoints.Local(parse.GetValue(host)!);
+    var endpoints = new ClassyEndpoints(
+        parse.GetValue(model) ?? local.Model,
+        parse.GetValue(preprocessor) ?? local.Preprocessor,
+        parse.GetValue(downloader) ?? local.Downloader,
+        parse.GetValue(chainedPreprocessor) ?? local.ChainedPreprocessor,
+        parse.GetValue(chainedDownloader) ?? local.ChainedDownloader);
+    using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(120) };
+    var client = new ClassyClient(http, endpoints) { BatchSize = Math.Max(1, parse.GetValue(batch)) };
+    var mode = parse.GetValue(via);
+    var (results, stats) = await ClassifyWithProgressAsync(client, list, mode, showProgress: !parse.GetValue(json), ct);
+    if (parse.GetValue(json))
+    {
+        Console.Out.WriteLine(ResultPrinter.ToJson(new { mode = mode.ToString().ToLowerInvariant(), results, stats }));
+    }
+    else
+    {
+        ResultPrinter.Table(AnsiConsole.Console, $"Classy ({mode.ToString().ToLowerInvariant()} sequencing)", results);
+        AnsiConsole.MarkupLine($"{stats.Images} image(s) in {stats.Elapsed.TotalMilliseconds:0} ms; sent {stats.BytesSent:N0} B, received {stats.BytesReceived:N0} B in {stats.Calls} call(s)");
+    }
+
+    var failed = results.Count(r => !r.Succeeded);
+    if (failed > 0)
+    {
+        Console.Error.WriteLine($"classy: {failed} of {results.Count} image(s) failed");
+        return 1;
+    }
+
+    return 0;
+});
+root.Add(DemoCommand.Create());
+
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    Console.Error.WriteLine($"classy: {parsed.Errors[0].Message} (see 'classy --help')");
+    return 2;
+}
+
+try
+{
+    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (GraphPipeException ex)
+{
+    Console.Error.WriteLine($"classy: {ex.Message}");
+    return 1;
+}
+
+static async Task<(IReadOnlyList<Classification>, ClassyStats)> ClassifyWithProgressAsync(ClassyClient client, string[] list, Sequencing mode, bool showProgress, CancellationToken ct)
+{
+    if (!showProgress || list.Length < 16 || !AnsiConsole.Profile.Capabilities.Interactive)
+    {
+        return await client.ClassifyAsync(list, mode, null, ct);
+    }
+
+    (IReadOnlyList<Classification>, ClassyStats) result = default;
+    await AnsiConsole.Progress().StartAsync(async context =>
+    {
+        var task = context.AddTask($"classifying {list.Length} images", maxValue: list.Length);
+        result = await client.ClassifyAsync(list, mode, new Progress<int>(done => task.Value = done), ct);
+    });
+    return result;
+}
