@@ -129,10 +129,10 @@ public sealed class ClassyClient
         {
             Sequencing.Client => await ClientSequencedAsync(input, fromUrls, cancellationToken).ConfigureAwait(false),
             Sequencing.Server => await CallAsync(fromUrls ? _endpoints.ChainedDownloader : _endpoints.ChainedPreprocessor, input, string.Empty, LabelOutputs, cancellationToken).ConfigureAwait(false),
-            // Hybrid: the plain-URL config of the original pipelines. The downloader is told the
-            // (server-sequenced) preprocessor; a local batch goes to the preprocessor told the model.
+            // Hybrid: the client names the route in config and the stages carry the data along it.
+            // One hop is the plain-URL config of the original pipelines; further hops are passed on.
             Sequencing.Hybrid => fromUrls
-                ? await CallAsync(_endpoints.Downloader, input, _endpoints.ChainedPreprocessor.ToString(), LabelOutputs, cancellationToken).ConfigureAwait(false)
+                ? await CallAsync(_endpoints.Downloader, input, $"{_endpoints.Preprocessor} {_endpoints.Model}", LabelOutputs, cancellationToken).ConfigureAwait(false)
                 : await CallAsync(_endpoints.Preprocessor, input, _endpoints.Model.ToString(), LabelOutputs, cancellationToken).ConfigureAwait(false),
             _ => throw new ArgumentOutOfRangeException(nameof(mode)),
         };

@@ -87,6 +87,17 @@ catch (GraphPipeException ex)
     Console.Error.WriteLine($"classy: {ex.Message}");
     return 1;
 }
+catch (OperationCanceledException)
+{
+    Console.Error.WriteLine("classy: cancelled");
+    return 130;
+}
+catch (Exception ex) when (ex is ArgumentException or IOException or InvalidDataException or HttpRequestException or UnauthorizedAccessException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+{
+    // Expected failures (a bad --profile, an unreadable model, a port in use): one line, no stack trace.
+    Console.Error.WriteLine($"classy: {ex.Message}");
+    return 1;
+}
 
 static async Task<(IReadOnlyList<Classification>, ClassyStats)> ClassifyWithProgressAsync(ClassyClient client, string[] list, Sequencing mode, bool showProgress, CancellationToken ct)
 {

@@ -1,0 +1,127 @@
+using GraphPipe.Client;
+using GraphPipe.Download;
+using GraphPipe.Imaging;
+using GraphPipe.Onnx;
+using GraphPipe.Pipelines;
+using GraphPipe.Server;
+using GraphPipe.Stages;
+
+namespace Classy;
+
+/// <summary>What <see cref="ClassyStack"/> serves: a classifier, its labels and the preprocessing it needs.</summary>
+public sealed class ClassyStackOptions
+{
+    /// <summary>The classifier (e.g. the demo model, or an ImageNet VGG16 from the ONNX model zoo).</summary>
+    public required string ModelPath { get; init; }
+
+    /// <summary>One label per line, in the order of the model's score output.</summary>
+    public required string LabelsPath { get; init; }
+
+    /// <summary>The preprocessing the model expects (<c>resnet18</c> for the demo model, <c>vgg</c> for VGG16).</summary>
+    public PreprocessProfile Profile { get; init; } = PreprocessProfile.Get("resnet18");
+
+    public int TopK { get; init; } = 3;
+
+    public int EngineCount { get; init; } = 1;
+
+    public int IntraOpThreads { get; init; }
+
+    /// <summary>Host the stages listen on; ports are picked free.</summary>
+    public string Host { get; init; } = "127.0.0.1";
+}
+
+/// <summary>
+/// The Classy stages on loopback Kestrel servers inside one process: model (with labels), preprocessor
+/// and downloader, plus a preprocessor and a downloader configured with <c>--next</c> for server
+/// sequencing. This is what <c>classy demo</c> runs; <c>deploy/run-local.sh</c> does the same with one
+/// process per stage.
+/// </summary>
+public sealed class ClassyStack : IAsyncDisposable
+{
+    private readonly List<GraphPipeStageHost> _hosts;
+    private readonly List<IDisposable> _owned;
+
+    private ClassyStack(List<GraphPipeStageHost> hosts, List<IDisposable> owned, ClassyEndpoints endpoints, TopKLabelsStage model)
+    {
+        _hosts = hosts;
+        _owned = owned;
+        Endpoints = endpoints;
+        Model = model;
+    }
+
+    public ClassyEndpoints Endpoints { get; }
+
+    /// <summary>The model stage with labels, for calling it in-process (same session as the served one).</summary>
+    public TopKLabelsStage Model { get; }
+
+    public static async Task<ClassyStack> StartAsync(ClassyStackOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var hosts = new List<GraphPipeStageHost>();
+        var owned = new List<IDisposable>();
+        try
+        {
+            var onnx = new OnnxModelStage(new OnnxModelOptions
+            {
+                ModelPath = options.ModelPath,
+                EngineCount = options.EngineCount,
+                IntraOpThreads = options.IntraOpThreads,
+            });
+            owned.Add(onnx);
+            var model = new TopKLabelsStage(onnx, TopKLabelsStage.ReadLabelsFile(options.LabelsPath), options.TopK);
+            var listen = $"{options.Host}:0";
+            var modelHost = await StartHostAsync(hosts, model, listen, cancellationToken).ConfigureAwait(false);
+
+            var preprocessor = new ImagePreprocessorStage(new ImagePreprocessorOptions { Profile = options.Profile });
+            // Everything runs on loopback, so client-named next stages and image URLs must be allowed
+            // to be private addresses; a deployment keeps the default (public only) or an allow-list.
+            var policy = NetworkPolicy.AllowAll;
+            var downloader = new DownloaderStage(new DownloaderOptions { Policy = policy });
+            owned.Add(downloader);
+            var http = new HttpClient(policy.CreateHandler()) { Timeout = Timeout.InfiniteTimeSpan };
+            owned.Add(http);
+            var client = new GraphPipeClient(http, modelHost.Address);
+
+            IInferenceStage Chain(IInferenceStage stage, Uri? next)
+                => new ForwardingStage(stage, client, client, new ForwardingOptions { Next = next, ConfigPolicy = policy });
+
+            var preHost = await StartHostAsync(hosts, Chain(preprocessor, null), listen, cancellationToken).ConfigureAwait(false);
+            var dlHost = await StartHostAsync(hosts, Chain(downloader, null), listen, cancellationToken).ConfigureAwait(false);
+            var chainedPre = await StartHostAsync(hosts, Chain(preprocessor, modelHost.Address), listen, cancellationToken).ConfigureAwait(false);
+            var chainedDl = await StartHostAsync(hosts, Chain(downloader, chainedPre.Address), listen, cancellationToken).ConfigureAwait(false);
+            var endpoints = new ClassyEndpoints(modelHost.Address, preHost.Address, dlHost.Address, chainedPre.Address, chainedDl.Address);
+            return new ClassyStack(hosts, owned, endpoints, model);
+        }
+        catch
+        {
+            await DisposeAllAsync(hosts, owned).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task<GraphPipeStageHost> StartHostAsync(List<GraphPipeStageHost> hosts, IInferenceStage stage, string listen, CancellationToken cancellationToken)
+    {
+        var host = await GraphPipeStageHost.StartAsync(stage, listen, cancellationToken: cancellationToken).ConfigureAwait(false);
+        hosts.Add(host);
+        return host;
+    }
+
+    public ValueTask DisposeAsync() => DisposeAllAsync(_hosts, _owned);
+
+    private static async ValueTask DisposeAllAsync(List<GraphPipeStageHost> hosts, List<IDisposable> owned)
+    {
+        // Front stages first, so nothing calls a stage that is already gone.
+        for (var i = hosts.Count - 1; i >= 0; i--)
+        {
+            await hosts[i].DisposeAsync().ConfigureAwait(false);
+        }
+
+        hosts.Clear();
+        foreach (var item in owned)
+        {
+            item.Dispose();
+        }
+
+        owned.Clear();
+    }
+}

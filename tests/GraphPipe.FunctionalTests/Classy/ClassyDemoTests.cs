@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Text.Json;
+using GraphPipe.Imaging;
+using GraphPipe.Models;
+using GraphPipe.Onnx;
+using GraphPipe.Stages;
+
+namespace GraphPipe.FunctionalTests.Classy;
+
+/// <summary>
+/// <c>classy demo</c> as a user runs it (a child process), on the bundled demo model: every sample image
+/// gets a class in every sequencing mode, the modes agree, and they agree with the model called
+/// in-process on the same preprocessing.
+/// </summary>
+public sealed class ClassyDemoTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static string SamplesDirectory => Path.Combine(AppContext.BaseDirectory, "images", "fashion");
+
+    [Fact]
+    public async Task Demo_Json_ClassifiesEverySampleInEveryModeLikeTheModelInProcess()
+    {
+        var samples = Directory.GetFiles(SamplesDirectory, "*.png").Order(StringComparer.Ordinal).ToArray();
+        Assert.NotEmpty(samples);
+
+        var (exitCode, stdout, stderr) = await RunClassyAsync("demo", "--json", "--images", SamplesDirectory, "--batch", "4");
+
+        Assert.True(exitCode == 0, $"exit {exitCode}\nstdout:\n{stdout}\nstderr:\n{stderr}");
+        using var json = JsonDocument.Parse(stdout);
+        var root = json.RootElement;
+        Assert.True(root.GetProperty("modesAgree").GetBoolean());
+        var modes = root.GetProperty("modes").EnumerateArray().ToArray();
+        Assert.Equal(["client", "server", "hybrid"], modes.Select(m => m.GetProperty("mode").GetString()));
+        var expectedLabels = await ClassifyInProcessAsync(samples);
+        foreach (var mode in modes)
+        {
+            var results = mode.GetProperty("results").EnumerateArray().ToArray();
+            Assert.Equal(samples.Length, results.Length);
+            for (var i = 0; i < samples.Length; i++)
+            {
+                Assert.True(results[i].GetProperty("error").ValueKind == JsonValueKind.Null, results[i].ToString());
+                Assert.Equal(expectedLabels[i], results[i].GetProperty("label").GetString());
+            }
+        }
+
+        // The samples are real Fashion-MNIST test images; the demo head is a real classifier.
+        var correct = modes[0].GetProperty("correct").GetInt32();
+        Assert.True(correct >= samples.Length * 7 / 10, $"only {correct} of {samples.Length} samples classified correctly");
+    }
+
+    [Fact]
+    public async Task Demo_MissingImagesDirectory_ExitsTwoNamingIt()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"classy-{Guid.NewGuid():N}");
+
+        var (exitCode, _, stderr) = await RunClassyAsync("demo", "--images", missing);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(missing, stderr, StringComparison.Ordinal);
+    }
+
+    private static async Task<string[]> ClassifyInProcessAsync(string[] files)
+    {
+        var demo = await DemoModel.EnsureAsync(cancellationToken: Ct);
+        using var onnx = new OnnxModelStage(new OnnxModelOptions { ModelPath = demo.ModelPath });
+        var model = new TopKLabelsStage(onnx, TopKLabelsStage.ReadLabelsFile(demo.LabelsPath), 1);
+        var profile = PreprocessProfile.Get("resnet18");
+        var perImage = profile.Width * profile.Height * 3;
+        var labels = new string[files.Length];
+        for (var i = 0; i < files.Length; i++)
+        {
+            var pixels = new float[perImage];
+            ImagePreprocessor.Preprocess(await File.ReadAllBytesAsync(files[i], Ct), profile, pixels);
+            var input = Tensor.Create<float>(pixels, 1, 3, profile.Height, profile.Width);
+            using var result = await model.InferAsync(new StageRequest([onnx.Metadata.Inputs[0].Name], [input], [TopKLabelsStage.LabelsOutput], string.Empty), Ct);
+            Assert.True(result.IsSuccess, result.Error?.Message);
+            labels[i] = result.Outputs[0].ToStringArray()[0];
+        }
+
+        return labels;
+    }
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunClassyAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "classy.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["NO_COLOR"] = "1";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(Ct);
+        var stderr = process.StandardError.ReadToEndAsync(Ct);
+        try
+        {
+            await process.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromMinutes(4), Ct);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
