@@ -49,7 +49,7 @@ public sealed class ClassyPipelineTests : IAsyncLifetime
             TopK = 3,
         }, Ct);
         _web = await LocalImageServer.StartAsync(_dir.FullName, cancellationToken: Ct);
-        _http = new HttpClient { Timeout = TestSupport.Step };
+        _http = new HttpClient { Timeout = Limits.Step };
     }
 
     public async ValueTask DisposeAsync()
