@@ -62,7 +62,7 @@ internal sealed class LoopbackServer : IAsyncDisposable
     /// <summary>Serves one of the test models (see tests/assets/models) with a real ONNX Runtime session, disposed with the server.</summary>
     public static async Task<LoopbackServer> StartOnnxAsync(string model, Action<GraphPipeServerOptions>? configure = null)
     {
-        var path = model == "strings.onnx" ? TestModelVariants.Strings : TestModels.Path(model);
+        var path = TestModels.Path(model);
         var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = path, IntraOpThreads = 1, Name = System.IO.Path.GetFileNameWithoutExtension(model) });
         try
         {
