@@ -23,16 +23,20 @@ internal sealed class ImageServer : IAsyncDisposable
     private int _maxInFlight;
     private int _requests;
 
-    private ImageServer(WebApplication app, int port)
+    private ImageServer(WebApplication app, string host, int port)
     {
         _app = app;
+        Host = host;
         Port = port;
-        Address = new Uri($"http://127.0.0.1:{port}/");
+        Address = new Uri($"http://{host}:{port}/");
     }
+
+    /// <summary>The loopback address listened on.</summary>
+    public string Host { get; }
 
     public int Port { get; }
 
-    /// <summary>http://127.0.0.1:PORT/</summary>
+    /// <summary>http://HOST:PORT/</summary>
     public Uri Address { get; }
 
     /// <summary>The most requests to /counted/ handled at the same time.</summary>
@@ -44,8 +48,8 @@ internal sealed class ImageServer : IAsyncDisposable
     /// <summary>How long /counted/ holds each request, so that concurrent downloads overlap.</summary>
     public TimeSpan CountedDelay { get; set; } = TimeSpan.FromMilliseconds(150);
 
-    /// <summary>The URL of <paramref name="path"/> on 127.0.0.1.</summary>
-    public string Url(string path) => $"http://127.0.0.1:{Port}/{path}";
+    /// <summary>The URL of <paramref name="path"/> by address.</summary>
+    public string Url(string path) => $"http://{Host}:{Port}/{path}";
 
     /// <summary>The URL of <paramref name="path"/> by host name (resolved through DNS at connect time).</summary>
     public string LocalhostUrl(string path) => $"http://localhost:{Port}/{path}";
@@ -59,17 +63,18 @@ internal sealed class ImageServer : IAsyncDisposable
         return bytes;
     }
 
-    public static async Task<ImageServer> StartAsync()
+    /// <param name="host">A loopback address; Linux answers on all of 127.0.0.0/8, so 127.0.0.2 gives a second, distinct origin.</param>
+    public static async Task<ImageServer> StartAsync(string host = "127.0.0.1")
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://{host}:0");
         var app = builder.Build();
         ImageServer? server = null;
         app.Run(context => server!.HandleAsync(context));
         await app.StartAsync().WaitAsync(Limits.Step);
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        server = new ImageServer(app, address.Port);
+        server = new ImageServer(app, host, address.Port);
         return server;
     }
 
