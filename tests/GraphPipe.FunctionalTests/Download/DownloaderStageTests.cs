@@ -221,6 +221,33 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InferAsync_InvalidUtf8_FailsBeforeAnyDownload()
+    {
+        using var stage = new DownloaderStage(Local());
+        var urls = Tensor.FromStrings([(ReadOnlyMemory<byte>)System.Text.Encoding.UTF8.GetBytes(_origin.Url("ok.png")), new byte[] { 0x68, 0xFF, 0xFE }]);
+
+        using var result = await stage.InferAsync(Request(urls), Ct);
+
+        var error = AssertFailure(result, StageErrorKind.InvalidInput);
+        Assert.StartsWith("url 1 (", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("): not valid UTF-8", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, _origin.Requests);
+    }
+
+    [Fact]
+    public async Task InferAsync_LongUrlWithControlCharacters_IsShownShortenedOnOneLine()
+    {
+        var url = "ftp://example.com/\n" + new string('a', 1000);
+
+        using var result = await RunAsync(Local(), url);
+
+        var error = AssertFailure(result, StageErrorKind.InvalidInput);
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.Contains("...): not an http(s) URL", error.Message, StringComparison.Ordinal);
+        Assert.True(error.Message.Length < 300, error.Message);
+    }
+
+    [Fact]
     public async Task InferAsync_UrlWithCredentials_IsRefused()
     {
         using var result = await RunAsync(Local(), $"http://user:secret@127.0.0.1:{_origin.Port}/ok.png");
