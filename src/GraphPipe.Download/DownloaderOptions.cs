@@ -57,6 +57,8 @@ public sealed class DownloaderOptions
     [Required]
     public string Name { get; set; } = "download";
 
+    internal DownloaderOptions Clone() => (DownloaderOptions)MemberwiseClone();
+
     /// <summary>Throws <see cref="ValidationException"/> naming the first invalid setting.</summary>
     public void Validate()
     {

@@ -54,14 +54,15 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(timeProvider);
-        options.Validate();
-        _options = options;
+        // A copy: limits changed on the caller's object later would disagree with the semaphore sized now.
+        _options = options.Clone();
+        _options.Validate();
         _logger = logger ?? NullLogger<DownloaderStage>.Instance;
         _time = timeProvider;
-        _global = new SemaphoreSlim(options.MaxConcurrency, options.MaxConcurrency);
-        _timeoutText = FormatSeconds(options.Timeout);
+        _global = new SemaphoreSlim(_options.MaxConcurrency, _options.MaxConcurrency);
+        _timeoutText = FormatSeconds(_options.Timeout);
         _http = handler is null
-            ? new HttpClient(CreateHandler(options), disposeHandler: true)
+            ? new HttpClient(CreateHandler(_options), disposeHandler: true)
             : new HttpClient(handler, disposeHandler: false);
         // The per-URL timeout is ours (it covers redirects and the body); HttpClient's would only add a second clock.
         _http.Timeout = System.Threading.Timeout.InfiniteTimeSpan;
@@ -70,19 +71,17 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
         _http.DefaultRequestHeaders.Accept.ParseAdd("application/octet-stream;q=0.8");
         Metadata = new MetadataResponse
         {
-            Name = options.Name,
+            Name = _options.Name,
             Version = "1",
             Server = "graphpipe-dotnet download",
             Description = "Downloads http(s) image URLs and returns their bytes in input order",
-            Inputs = [new IOMetadata(options.InputName, TensorType.String, [-1], "image URLs (UTF-8); any shape, read row-major")],
-            Outputs = [new IOMetadata(options.OutputName, TensorType.String, [-1], "the downloaded bytes, one string per URL, in input order")],
+            Inputs = [new IOMetadata(_options.InputName, TensorType.String, [-1], "image URLs (UTF-8); any shape, read row-major")],
+            Outputs = [new IOMetadata(_options.OutputName, TensorType.String, [-1], "the downloaded bytes, one string per URL, in input order")],
         };
-        Log.Created(_logger, options.Name, options.MaxConcurrencyPerRequest, options.MaxConcurrency, options.Timeout.TotalSeconds, options.MaxBytesPerImage, options.Policy.AllowPrivateNetworks);
+        Log.Created(_logger, _options.Name, _options.MaxConcurrencyPerRequest, _options.MaxConcurrency, _options.Timeout.TotalSeconds, _options.MaxBytesPerImage, _options.Policy.AllowPrivateNetworks);
     }
 
     public MetadataResponse Metadata { get; }
-
-    public DownloaderOptions Options => _options;
 
     /// <summary>
     /// The transport the stage builds for itself: connections go only to addresses the policy allows,
