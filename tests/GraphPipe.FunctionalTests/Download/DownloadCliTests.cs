@@ -75,6 +75,28 @@ public sealed partial class DownloadCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ServeDownload_EnvironmentVariables_SetPolicyAndLimits()
+    {
+        using var cli = CliServer.Start(new Dictionary<string, string> { ["GP_ALLOW_PRIVATE_NETWORKS"] = "1", ["GP_MAX_URLS"] = "1", ["GP_LISTEN"] = "127.0.0.1:0" }, "serve", "download");
+        try
+        {
+            using var http = new HttpClient { Timeout = Limits.Step };
+            var address = new Uri(await cli.ServingUrl.WaitAsync(StartupTimeout, Ct));
+
+            var one = await RawHttp.PostAsync(http, address, RawHttp.Encode(new InferRequest { Inputs = [Tensor.FromStrings(_origin.Url("ok.png"))] }), Ct);
+            var two = await RawHttp.PostAsync(http, address, RawHttp.Encode(new InferRequest { Inputs = [Tensor.FromStrings(_origin.Url("ok.png"), _origin.Url("img/1"))] }), Ct);
+
+            Assert.Equal(HttpStatusCode.OK, one.Status);
+            Assert.Equal(HttpStatusCode.BadRequest, two.Status);
+            Assert.Contains("has 2 URLs; at most 1 are allowed per request", two.Text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await cli.KillAsync();
+        }
+    }
+
+    [Fact]
     public async Task ServeDownload_InvalidLimit_ExitsOneNamingTheFlag()
     {
         using var cli = CliServer.Start("serve", "download", "--max-concurrency-per-request", "0", "--listen", "127.0.0.1:0");
@@ -143,7 +165,9 @@ public sealed partial class DownloadCliTests : IAsyncLifetime
             get { lock (_stderr) return _stderr.ToString(); }
         }
 
-        public static CliServer Start(params string[] args)
+        public static CliServer Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+        public static CliServer Start(Dictionary<string, string> environment, params string[] args)
         {
             var info = new ProcessStartInfo(DotnetHost())
             {
@@ -161,6 +185,11 @@ public sealed partial class DownloadCliTests : IAsyncLifetime
             foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("GP_", StringComparison.Ordinal)).ToArray())
             {
                 info.Environment.Remove(name);
+            }
+
+            foreach (var (name, value) in environment)
+            {
+                info.Environment[name] = value;
             }
 
             return new CliServer(info);
