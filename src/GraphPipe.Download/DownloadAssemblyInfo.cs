@@ -1,2 +1,0 @@
-// Project placeholder: the downloader stage lives in this assembly.
-namespace GraphPipe.Download;
