@@ -11,6 +11,7 @@ internal static class ServeCommands
     {
         var serve = new Command("serve", "Serve a stage over GraphPipe");
         serve.Add(Onnx());
+        serve.Add(PreprocessCommand.Create());
         return serve;
     }
 

@@ -14,7 +14,7 @@ namespace GraphPipe.Cli;
 /// <summary>The options every <c>serve</c> command shares: where to listen and the front door's limits.</summary>
 internal sealed class ServerSettings
 {
-    public readonly Option<string> Listen = CliOptions.Env("--listen", "GP_LISTEN", "Address to listen on, HOST:PORT", "127.0.0.1:9000", "-l");
+    public readonly Option<string> Listen;
     public readonly Option<string?> Inputs = CliOptions.EnvString("--inputs", "GP_INPUTS", "Comma-separated default input names", null, "-i");
     public readonly Option<string?> Outputs = CliOptions.EnvString("--outputs", "GP_OUTPUTS", "Comma-separated default output names", null, "-o");
     public readonly Option<long> MaxRequestBytes = CliOptions.Env("--max-request-bytes", "GP_MAX_REQUEST_BYTES", "Largest request body accepted (413 beyond)", 64L * 1024 * 1024);
@@ -23,6 +23,12 @@ internal sealed class ServerSettings
     public readonly Option<int> MaxQueue = CliOptions.Env("--max-queue", "GP_MAX_QUEUE", "Requests waiting for a slot (503 beyond)", 256);
     public readonly Option<TimeSpan> ShutdownTimeout = CliOptions.Duration("--shutdown-timeout", "GP_SHUTDOWN_TIMEOUT", "Time given to in-flight requests on shutdown", TimeSpan.FromSeconds(30));
     public readonly Option<bool> Verbose = CliOptions.Env("--verbose", "GP_VERBOSE", "Log every request", false, "-v");
+
+    /// <param name="defaultListen">Where this kind of stage listens by default (stages of one pipeline default to different ports).</param>
+    public ServerSettings(string defaultListen = "127.0.0.1:9000")
+    {
+        Listen = CliOptions.Env("--listen", "GP_LISTEN", "Address to listen on, HOST:PORT", defaultListen, "-l");
+    }
 
     public void AddTo(Command command)
     {
