@@ -75,10 +75,14 @@ internal static unsafe class TurboJpeg
         public int Denom;
     }
 
-    /// <summary>A pooled decompressor handle; dispose to return it.</summary>
-    public readonly struct Decompressor : IDisposable
+    /// <summary>A pooled decompressor handle; dispose to return it (or destroy it after a failure).</summary>
+    public sealed class Decompressor : IDisposable
     {
-        private readonly nint _handle;
+        private nint _handle;
+
+        // A handle that reported an error can stay in a bad state (the next image then fails with a stale
+        // "Unsupported marker"), so it is destroyed rather than pooled.
+        private bool _failed;
 
         private Decompressor(nint handle) => _handle = handle;
 
@@ -105,6 +109,7 @@ internal static unsafe class TurboJpeg
                 if (DecompressHeader3(_handle, p, (nuint)jpeg.Length, &w, &h, &subsamp, &colorspace) != 0)
                 {
                     (width, height, needsFallback, error) = (0, 0, false, LastError());
+                    _failed = true;
                     return false;
                 }
             }
@@ -121,7 +126,13 @@ internal static unsafe class TurboJpeg
             fixed (byte* dst = destination)
             {
                 // Warnings (e.g. a truncated stream) also return -1: a damaged upload is refused, not half-grey.
-                return Decompress2(_handle, src, (nuint)jpeg.Length, dst, width, width * 3, height, PixelFormatRgb, 0) == 0 ? null : LastError();
+                if (Decompress2(_handle, src, (nuint)jpeg.Length, dst, width, width * 3, height, PixelFormatRgb, 0) == 0)
+                {
+                    return null;
+                }
+
+                _failed = true;
+                return LastError();
             }
         }
 
@@ -133,13 +144,20 @@ internal static unsafe class TurboJpeg
 
         public void Dispose()
         {
-            if (Handles.Count < 64)
+            var handle = _handle;
+            _handle = 0;
+            if (handle == 0)
             {
-                Handles.Add(_handle);
+                return;
+            }
+
+            if (!_failed && Handles.Count < 64)
+            {
+                Handles.Add(handle);
             }
             else
             {
-                _ = Destroy(_handle);
+                _ = Destroy(handle);
             }
         }
     }

@@ -36,7 +36,7 @@ public sealed class PreprocessDecoderTests
 
         // Both decode with the same DCT scaling; IDCT/upsampling implementations differ by a level or so.
         var diff = MeanAbsDiff(turbo, skia) / (p.Scale / p.Std[0]);
-        Assert.True(diff < 1.5, $"mean abs diff {diff} (in 0..255 pixel units)");
+        Assert.True(diff < 2.5, $"mean abs diff {diff} (in 0..255 pixel units)");
     }
 
     [Theory]
