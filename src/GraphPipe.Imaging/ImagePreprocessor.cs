@@ -199,17 +199,28 @@ public static class ImagePreprocessor
             (width, height) = (info.Width, info.Height);
             if (format == ImageFormat.Jpeg)
             {
-                var desired = Math.Max((float)Math.Min(minWidth, info.Width) / info.Width, (float)Math.Min(minHeight, info.Height) / info.Height);
-                var scaled = codec.GetScaledDimensions(desired);
-                if (scaled.Width >= Math.Min(minWidth, info.Width) && scaled.Height >= Math.Min(minHeight, info.Height))
+                // GetScaledDimensions rounds to the nearest supported n/8, possibly below the target: take
+                // the smallest n whose result still covers it.
+                for (var n = 1; n < 8; n++)
                 {
-                    (width, height) = (scaled.Width, scaled.Height);
+                    var scaled = codec.GetScaledDimensions(n / 8f);
+                    if (scaled.Width >= Math.Min(minWidth, info.Width) && scaled.Height >= Math.Min(minHeight, info.Height))
+                    {
+                        (width, height) = (scaled.Width, scaled.Height);
+                        break;
+                    }
                 }
             }
 
             var target = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
             var length = checked(width * height * 4);
             var pixels = ArrayPool<byte>.Shared.Rent(length);
+            if (format == ImageFormat.Gif)
+            {
+                // A GIF frame may cover only part of the canvas; the rest must not be stale pool bytes.
+                pixels.AsSpan(0, length).Clear();
+            }
+
             SKCodecResult result;
             fixed (byte* dst = pixels)
             {
@@ -231,7 +242,7 @@ public static class ImagePreprocessor
     /// The fused pass: for each output pixel, bilinear sample (half-pixel centres) from the stretch or crop
     /// window of the decoded image, reorder channels, normalise, and write at the layout's position.
     /// </summary>
-    internal static void Resample(ReadOnlySpan<byte> pixels, int width, int height, int bytesPerPixel, PreprocessProfile profile, Span<float> destination)
+    internal static unsafe void Resample(ReadOnlySpan<byte> pixels, int width, int height, int bytesPerPixel, PreprocessProfile profile, Span<float> destination)
     {
         int outW = profile.Width, outH = profile.Height;
 
@@ -283,34 +294,39 @@ public static class ImagePreprocessor
             var plane = outW * outH;
             var nchw = profile.Layout == TensorLayout.Nchw;
             var rowBytes = width * bytesPerPixel;
-
-            for (var y = 0; y < outH; y++)
+            if (pixels.Length < rowBytes * height || destination.Length < plane * 3)
             {
-                var sy = Math.Clamp(top + ((y + 0.5) * stepY) - 0.5, 0, height - 1);
-                var y0 = (int)sy;
-                var wy = (float)(sy - y0);
-                var row0 = pixels.Slice(y0 * rowBytes, rowBytes);
-                var row1 = pixels.Slice(Math.Min(y0 + 1, height - 1) * rowBytes, rowBytes);
-                for (var x = 0; x < outW; x++)
+                throw new ArgumentException("pixel or destination buffer too small");
+            }
+
+            // Pointers: bounds were checked above (every index is clamped into the image); this loop is
+            // most of the preprocessing time after a DCT-scaled decode.
+            fixed (byte* src = pixels)
+            fixed (float* dst = destination)
+            fixed (int* xi = xIndex)
+            fixed (float* xw = xWeight)
+            {
+                for (var y = 0; y < outH; y++)
                 {
-                    int i0 = xIndex[2 * x], i1 = xIndex[(2 * x) + 1];
-                    var wx = xWeight[x];
-                    var c0 = Lerp2(row0, row1, i0 + srcC0, i1 + srcC0, wx, wy);
-                    var c1 = Lerp2(row0, row1, i0 + 1, i1 + 1, wx, wy);
-                    var c2 = Lerp2(row0, row1, i0 + srcC2, i1 + srcC2, wx, wy);
-                    var o = (y * outW) + x;
-                    if (nchw)
+                    var sy = Math.Clamp(top + ((y + 0.5) * stepY) - 0.5, 0, height - 1);
+                    var y0 = (int)sy;
+                    var wy = (float)(sy - y0);
+                    var row0 = src + (y0 * rowBytes);
+                    var row1 = src + (Math.Min(y0 + 1, height - 1) * rowBytes);
+                    var o = y * outW;
+                    float* d0 = dst + (nchw ? o : o * 3), d1 = nchw ? d0 + plane : d0 + 1, d2 = nchw ? d0 + (2 * plane) : d0 + 2;
+                    var step = nchw ? 1 : 3;
+                    for (var x = 0; x < outW; x++)
                     {
-                        destination[o] = (c0 * a0) + b0;
-                        destination[plane + o] = (c1 * a1) + b1;
-                        destination[(2 * plane) + o] = (c2 * a2) + b2;
-                    }
-                    else
-                    {
-                        var d = destination.Slice(o * 3, 3);
-                        d[0] = (c0 * a0) + b0;
-                        d[1] = (c1 * a1) + b1;
-                        d[2] = (c2 * a2) + b2;
+                        var wx = xw[x];
+                        byte* p00 = row0 + xi[2 * x], p01 = row0 + xi[(2 * x) + 1], p10 = row1 + xi[2 * x], p11 = row1 + xi[(2 * x) + 1];
+                        var c0 = Lerp(p00[srcC0], p01[srcC0], p10[srcC0], p11[srcC0], wx, wy);
+                        var c1 = Lerp(p00[1], p01[1], p10[1], p11[1], wx, wy);
+                        var c2 = Lerp(p00[srcC2], p01[srcC2], p10[srcC2], p11[srcC2], wx, wy);
+                        var at = x * step;
+                        d0[at] = (c0 * a0) + b0;
+                        d1[at] = (c1 * a1) + b1;
+                        d2[at] = (c2 * a2) + b2;
                     }
                 }
             }
@@ -322,10 +338,12 @@ public static class ImagePreprocessor
         }
     }
 
-    private static float Lerp2(ReadOnlySpan<byte> row0, ReadOnlySpan<byte> row1, int i0, int i1, float wx, float wy)
+    /// <summary>Bilinear mix in lerp form, so equal taps give exactly that value (solid regions stay exact).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static float Lerp(float p00, float p01, float p10, float p11, float wx, float wy)
     {
-        float top = row0[i0] + ((row0[i1] - row0[i0]) * wx);
-        float bottom = row1[i0] + ((row1[i1] - row1[i0]) * wx);
+        var top = p00 + ((p01 - p00) * wx);
+        var bottom = p10 + ((p11 - p10) * wx);
         return top + ((bottom - top) * wy);
     }
 }

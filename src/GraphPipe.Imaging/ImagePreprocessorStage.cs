@@ -154,7 +154,16 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
         }
 
         // CPU-bound: the calling (thread-pool) thread takes part, so blocking it here is no waste.
-        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxDegreeOfParallelism, CancellationToken = cancellationToken }, One);
+        try
+        {
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxDegreeOfParallelism, CancellationToken = cancellationToken }, One);
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.Count == 1)
+        {
+            // Surface the real fault (the front door reports its message), not "One or more errors occurred".
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerExceptions[0]);
+        }
+
         return Array.Find(errors, e => e is not null);
     }
 
