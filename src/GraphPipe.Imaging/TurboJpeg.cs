@@ -163,7 +163,7 @@ internal static unsafe class TurboJpeg
     }
 
     /// <summary>
-    /// The scaled size for the smallest DCT scaling factor whose result still covers
+    /// The scaled size for the smallest DCT scaling factor (1/2, 1/4 or 1/8) whose result still covers
     /// <paramref name="minWidth"/> x <paramref name="minHeight"/>; full size when none is smaller.
     /// </summary>
     public static (int Width, int Height) ScaledSize(int width, int height, int minWidth, int minHeight)
@@ -171,6 +171,13 @@ internal static unsafe class TurboJpeg
         var best = (width, height);
         foreach (var f in Factors)
         {
+            // Only 1/2, 1/4 and 1/8 have SIMD (or trivial) reduced IDCTs; the others (3/8, 5/8, ...) run in
+            // plain C and measured slower than a full-size SIMD decode.
+            if (f.Num != 1 || f.Denom is not (2 or 4 or 8))
+            {
+                continue;
+            }
+
             // TJSCALED(dimension, factor) = ceil(dimension * num / denom)
             var w = (int)((((long)width * f.Num) + f.Denom - 1) / f.Denom);
             var h = (int)((((long)height * f.Num) + f.Denom - 1) / f.Denom);
