@@ -51,13 +51,13 @@ public class PreprocessBenchmarks
         }
     }
 
-    [Benchmark(Description = "libturbojpeg DCT-scaled decode only")]
+    [Benchmark(Description = "libturbojpeg DCT-scaled decode only (RGBX)")]
     public void TurboJpegScaledDecode()
     {
         using var decompressor = TurboJpeg.Decompressor.Rent();
         _ = decompressor.ReadHeader(_jpeg, out var w, out var h, out _, out _);
         (w, h) = TurboJpeg.ScaledSize(w, h, _profile.Width, _profile.Height);
-        if (decompressor.DecodeRgb(_jpeg, _pixels.AsSpan(0, w * h * 3), w, h) is { } error)
+        if (decompressor.DecodeRgb(_jpeg, _pixels.AsSpan(0, w * h * 4), w, h, bytesPerPixel: 4) is { } error)
         {
             throw new InvalidOperationException(error);
         }
@@ -67,7 +67,7 @@ public class PreprocessBenchmarks
     public void ResampleOnly()
     {
         var (w, h) = TurboJpeg.ScaledSize(_width, _height, _profile.Width, _profile.Height);
-        ImagePreprocessor.Resample(_pixels.AsSpan(0, w * h * 3), w, h, 3, _profile, _tensor);
+        ImagePreprocessor.Resample(_pixels.AsSpan(0, w * h * 4), w, h, 4, _profile, _tensor);
     }
 
     [Benchmark(Description = "SkiaSharp full-size decode (RGBA)")]

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using SkiaSharp;
 
 namespace GraphPipe.Imaging;
@@ -55,7 +57,7 @@ public static class ImagePreprocessor
             if (format == ImageFormat.Jpeg && decoder == DecoderChoice.Auto && TurboJpeg.IsAvailable
                 && TryDecodeTurbo(encoded, maxPixels, minWidth, minHeight, out pixels, out width, out height))
             {
-                bytesPerPixel = 3;
+                bytesPerPixel = 4;
             }
             else
             {
@@ -163,9 +165,10 @@ public static class ImagePreprocessor
 
         // In crop mode both minimums are the shorter side S, so "both sides >= S" is exactly "shorter side >= S".
         (width, height) = TurboJpeg.ScaledSize(fullWidth, fullHeight, Math.Min(minWidth, fullWidth), Math.Min(minHeight, fullHeight));
-        var length = checked(width * height * 3);
+        // RGBX rather than RGB: one 4-byte load per tap in the resample pass.
+        var length = checked(width * height * 4);
         pixels = ArrayPool<byte>.Shared.Rent(length);
-        var failure = decompressor.DecodeRgb(data, pixels.AsSpan(0, length), width, height);
+        var failure = decompressor.DecodeRgb(data, pixels.AsSpan(0, length), width, height, bytesPerPixel: 4);
         if (failure is not null)
         {
             ArrayPool<byte>.Shared.Return(pixels);
@@ -291,6 +294,10 @@ public static class ImagePreprocessor
             var b1 = -profile.Mean[1] / profile.Std[1];
             var b2 = -profile.Mean[2] / profile.Std[2];
             int srcC0 = bgr ? 2 : 0, srcC2 = bgr ? 0 : 2;
+            // The same coefficients for the vector path, in source (RGB) channel order.
+            var coefficients = bgr
+                ? (Mul: Vector128.Create(a2, a1, a0, 0f), Add: Vector128.Create(b2, b1, b0, 0f))
+                : (Mul: Vector128.Create(a0, a1, a2, 0f), Add: Vector128.Create(b0, b1, b2, 0f));
             var plane = outW * outH;
             var nchw = profile.Layout == TensorLayout.Nchw;
             var rowBytes = width * bytesPerPixel;
@@ -316,6 +323,12 @@ public static class ImagePreprocessor
                     var o = y * outW;
                     float* d0 = dst + (nchw ? o : o * 3), d1 = nchw ? d0 + plane : d0 + 1, d2 = nchw ? d0 + (2 * plane) : d0 + 2;
                     var step = nchw ? 1 : 3;
+                    if (bytesPerPixel == 4 && Vector128.IsHardwareAccelerated)
+                    {
+                        ResampleRowVector(row0, row1, xi, xw, wy, outW, bgr, coefficients, d0, d1, d2, step);
+                        continue;
+                    }
+
                     for (var x = 0; x < outW; x++)
                     {
                         var wx = xw[x];
@@ -339,11 +352,40 @@ public static class ImagePreprocessor
     }
 
     /// <summary>Bilinear mix in lerp form, so equal taps give exactly that value (solid regions stay exact).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Lerp(float p00, float p01, float p10, float p11, float wx, float wy)
     {
         var top = p00 + ((p01 - p00) * wx);
         var bottom = p10 + ((p11 - p10) * wx);
         return top + ((bottom - top) * wy);
     }
+
+    /// <summary>One output row from RGBX/RGBA taps, the four channels of a tap at once.</summary>
+    private static unsafe void ResampleRowVector(byte* row0, byte* row1, int* xi, float* xw, float wy, int outW, bool bgr, (Vector128<float> Mul, Vector128<float> Add) k, float* d0, float* d1, float* d2, int step)
+    {
+        var vy = Vector128.Create(wy);
+        for (var x = 0; x < outW; x++)
+        {
+            int i0 = xi[2 * x], i1 = xi[(2 * x) + 1];
+            var vx = Vector128.Create(xw[x]);
+            Vector128<float> p00 = Tap(row0 + i0), p01 = Tap(row0 + i1), p10 = Tap(row1 + i0), p11 = Tap(row1 + i1);
+            var top = p00 + ((p01 - p00) * vx);
+            var bottom = p10 + ((p11 - p10) * vx);
+            var r = ((top + ((bottom - top) * vy)) * k.Mul) + k.Add;
+            if (bgr)
+            {
+                r = Vector128.Shuffle(r, Vector128.Create(2, 1, 0, 3));
+            }
+
+            var at = x * step;
+            d0[at] = r.GetElement(0);
+            d1[at] = r.GetElement(1);
+            d2[at] = r.GetElement(2);
+        }
+    }
+
+    /// <summary>Four bytes (R, G, B, X) as four floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector128<float> Tap(byte* p)
+        => Vector128.ConvertToSingle(Vector128.WidenLower(Vector128.WidenLower(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<uint>(p)).AsByte())).AsInt32());
 }

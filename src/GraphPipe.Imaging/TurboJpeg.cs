@@ -10,6 +10,7 @@ namespace GraphPipe.Imaging;
 internal static unsafe class TurboJpeg
 {
     public const int PixelFormatRgb = 0;
+    public const int PixelFormatRgbx = 2;
     private const int ColorspaceCmyk = 3;
     private const int ColorspaceYcck = 4;
 
@@ -119,14 +120,15 @@ internal static unsafe class TurboJpeg
             return true;
         }
 
-        /// <summary>Decodes to packed RGB (pitch = width * 3) at the given scaled size; returns an error message or null.</summary>
-        public string? DecodeRgb(ReadOnlySpan<byte> jpeg, Span<byte> destination, int width, int height)
+        /// <summary>Decodes to packed RGB (3 bytes a pixel) or RGBX (4) at the given scaled size; returns an error message or null.</summary>
+        public string? DecodeRgb(ReadOnlySpan<byte> jpeg, Span<byte> destination, int width, int height, int bytesPerPixel = 3)
         {
+            ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, width * height * bytesPerPixel);
             fixed (byte* src = jpeg)
             fixed (byte* dst = destination)
             {
                 // Warnings (e.g. a truncated stream) also return -1: a damaged upload is refused, not half-grey.
-                if (Decompress2(_handle, src, (nuint)jpeg.Length, dst, width, width * 3, height, PixelFormatRgb, 0) == 0)
+                if (Decompress2(_handle, src, (nuint)jpeg.Length, dst, width, width * bytesPerPixel, height, bytesPerPixel == 4 ? PixelFormatRgbx : PixelFormatRgb, 0) == 0)
                 {
                     return null;
                 }

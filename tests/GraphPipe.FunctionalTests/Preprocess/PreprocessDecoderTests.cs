@@ -71,3 +71,35 @@ public sealed class PreprocessDecoderTests
         return TurboJpeg.ScaledSize(w, h, mw, mh);
     }
 }
+
+/// <summary>The scalar resample pass (3 bytes a pixel, also the no-SIMD fallback) against the vector one (4 bytes a pixel).</summary>
+public sealed class PreprocessResampleTests
+{
+    [Theory]
+    [InlineData("vgg")]
+    [InlineData("imagenet")]
+    [InlineData("resnet18")]
+    public void Resample_RgbAndRgbxOfTheSamePixels_GiveTheSameTensor(string profile)
+    {
+        var p = PreprocessProfile.Get(profile);
+        const int W = 301, H = 257;
+        var random = new Random(3);
+        var rgb = new byte[W * H * 3];
+        random.NextBytes(rgb);
+        var rgbx = new byte[W * H * 4];
+        for (var i = 0; i < W * H; i++)
+        {
+            rgb.AsSpan(i * 3, 3).CopyTo(rgbx.AsSpan(i * 4));
+            rgbx[(i * 4) + 3] = 255;
+        }
+
+        var scalar = new float[p.ElementsPerImage];
+        var vector = new float[p.ElementsPerImage];
+        ImagePreprocessor.Resample(rgb, W, H, 3, p, scalar);
+        ImagePreprocessor.Resample(rgbx, W, H, 4, p, vector);
+
+        Assert.True(TestImages.MeanAbsDiff(scalar, vector) < 1e-5, $"mean abs diff {TestImages.MeanAbsDiff(scalar, vector)}");
+        Assert.Equal(scalar.Min(), vector.Min(), 4);
+        Assert.Equal(scalar.Max(), vector.Max(), 4);
+    }
+}
