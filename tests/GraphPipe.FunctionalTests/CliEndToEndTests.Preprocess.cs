@@ -32,6 +32,33 @@ public sealed partial class CliEndToEndTests
         }
     }
 
+    [Fact]
+    public async Task ServePreprocess_NextIsAnNhwcModel_AdaptsTheLayoutAndForwards()
+    {
+        await using var model = await LoopbackServer.StartOnnxAsync("vgg_like.onnx");
+        // resnet18 is NCHW; vgg_like takes [N,224,224,3], so the command must switch to NHWC on its own.
+        using var server = Start("serve", "preprocess", "--listen", "127.0.0.1:0", "--next", model.Address.ToString(), "--parallelism", "1");
+        try
+        {
+            var url = await PreprocessUrlAsync(server);
+            using var http = new HttpClient();
+            var client = new GraphPipeClient(http, url);
+            var jpeg = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "images", "photos", "rocket.jpg"));
+
+            var metadata = await client.GetMetadataAsync(Ct).WaitAsync(StartupTimeout, Ct);
+            var probs = await client.InferBytesAsync([jpeg, jpeg], cancellationToken: Ct).WaitAsync(StartupTimeout, Ct);
+
+            Assert.Equal([-1L, 224, 224, 3], Assert.Single(metadata.Outputs).Shape);
+            Assert.Contains("takes input: float32[-1,224,224,3]", server.Stdout, StringComparison.Ordinal);
+            Assert.Equal([2L, 1000], probs.Shape);
+            Assert.Equal(1.0, probs.ToArray<float>()[..1000].Sum(), 3);
+        }
+        finally
+        {
+            await server.KillAsync();
+        }
+    }
+
     /// <summary>The URL from the "graphpipe: serving 'preprocess' on URL" line (ServingUrl only knows add_mul).</summary>
     private static async Task<Uri> PreprocessUrlAsync(CliProcess server)
     {
