@@ -41,7 +41,8 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
     public ImagePreprocessorStage(ImagePreprocessorOptions options, ILogger<ImagePreprocessorStage>? logger = null)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
-        _profile = options.Profile ?? throw new ArgumentException("Profile is required.", nameof(options));
+        // A private copy, so later changes to the caller's Mean/Std arrays cannot change a running stage.
+        _profile = options.Profile?.With() ?? throw new ArgumentException("Profile is required.", nameof(options));
         _profile.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxPixels, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxImagesPerRequest, 1);

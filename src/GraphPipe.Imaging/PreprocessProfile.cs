@@ -98,12 +98,13 @@ public sealed class PreprocessProfile
     public static PreprocessProfile Get(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
+        // A copy: Mean and Std are arrays, and a caller changing them must not change the built-in profile.
         return Known.TryGetValue(name.Trim(), out var profile)
-            ? profile
+            ? profile.With()
             : throw new ArgumentException($"unknown preprocess profile '{name}'; known profiles: {string.Join(", ", Names)}", nameof(name));
     }
 
-    /// <summary>A copy with the given changes (init properties cannot be set on an existing instance).</summary>
+    /// <summary>A copy (with its own Mean and Std arrays) with the given changes.</summary>
     public PreprocessProfile With(
         int? width = null,
         int? height = null,
@@ -120,8 +121,8 @@ public sealed class PreprocessProfile
         Height = height ?? Height,
         ChannelOrder = channelOrder ?? ChannelOrder,
         Layout = layout ?? Layout,
-        Mean = mean ?? Mean,
-        Std = std ?? Std,
+        Mean = [.. mean ?? Mean],
+        Std = [.. std ?? Std],
         Scale = scale ?? Scale,
         Resize = resize ?? Resize,
         ResizeShorterSide = resizeShorterSide ?? ResizeShorterSide,

@@ -213,6 +213,15 @@ public sealed class PreprocessStageTests
     }
 
     [Fact]
+    public void Get_CallerChangesTheMeanArray_BuiltInProfileIsUnchanged()
+    {
+        var first = PreprocessProfile.Get("vgg");
+        first.Mean[0] = 0f;
+
+        Assert.Equal(103.939f, PreprocessProfile.Get("vgg").Mean[0]);
+    }
+
+    [Fact]
     public void Preprocess_DestinationTooSmall_ThrowsArgumentException()
     {
         var p = PreprocessProfile.Get("resnet18");
