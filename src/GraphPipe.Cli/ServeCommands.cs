@@ -12,6 +12,7 @@ internal static class ServeCommands
         var serve = new Command("serve", "Serve a stage over GraphPipe");
         serve.Add(Onnx());
         serve.Add(DownloadCommand.Create());
+        serve.Add(PreprocessCommand.Create());
         return serve;
     }
 
