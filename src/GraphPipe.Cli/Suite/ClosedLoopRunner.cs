@@ -93,6 +93,10 @@ internal static class ClosedLoopRunner
         return new LoopResult(samples, seconds, errors, settings.Concurrency);
     }
 
+    /// <summary>Runs the operation unmeasured (JIT tier-up, connection pools, ONNX Runtime arenas); failures are ignored here and counted when measuring.</summary>
+    public static async Task WarmAsync(Func<int, CancellationToken, ValueTask> operation, int concurrency, TimeSpan time, CancellationToken cancellationToken)
+        => await RunWorkersAsync(operation, concurrency, time, 0, null, cancellationToken).ConfigureAwait(false);
+
     private static async Task<Dictionary<string, int>> RunWorkersAsync(Func<int, CancellationToken, ValueTask> operation, int concurrency, TimeSpan duration, int minOperations, List<double>[]? perWorker, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);

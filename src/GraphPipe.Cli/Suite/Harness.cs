@@ -64,6 +64,22 @@ internal static class Harness
     private const double MinSampleNs = 20_000;
     private const int MaxSamples = 200_000;
 
+    /// <summary>
+    /// Runs <paramref name="operation"/> for <paramref name="time"/> unmeasured. Tiered JIT only recompiles a
+    /// method at full optimisation some 100 ms after calls settle, and later still on a busy machine: without
+    /// this, the first operation measured pays for tier-0 code (seen: decode 3.3 µs instead of 0.5 µs).
+    /// </summary>
+    public static void Warm(Action operation, TimeSpan time)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        var start = Stopwatch.GetTimestamp();
+        do
+        {
+            operation();
+        }
+        while (Stopwatch.GetElapsedTime(start) < time);
+    }
+
     public static Samples Measure(Action operation, TimeSpan warmup, TimeSpan duration, int minSamples, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(operation);

@@ -59,6 +59,12 @@ internal sealed class ProtocolRows : IBenchRow
             sink += (long)OipJson.ReadFirstInput(json.WrittenSpan).Data[^1];
         };
 
+        context.Progress("protocol: JIT warm-up");
+        foreach (var action in new[] { memcpy, encode, decodeLarge, decodeSmall, graphPipeBoth, jsonWrite, jsonRead, jsonBoth })
+        {
+            Harness.Warm(action, context.JitWarmup);
+        }
+
         context.Progress("protocol: encode vs memcpy");
         var (tEncode, tMemcpy) = Pair(context, encode, memcpy, context.MicroTime, cancellationToken);
         context.Progress("protocol: decode 224 vs decode 32");

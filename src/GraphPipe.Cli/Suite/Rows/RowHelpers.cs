@@ -18,6 +18,8 @@ internal static class RowHelpers
         int concurrency, TimeSpan total, int minOperationsPerRound, CancellationToken cancellationToken)
     {
         var settings = new LoopSettings(concurrency, context.PerRound(total), context.Warmup, minOperationsPerRound);
+        await ClosedLoopRunner.WarmAsync(ours, concurrency, context.JitWarmup, cancellationToken).ConfigureAwait(false);
+        await ClosedLoopRunner.WarmAsync(baseline, concurrency, context.JitWarmup, cancellationToken).ConfigureAwait(false);
         var a = new List<LoopResult>();
         var b = new List<LoopResult>();
         for (var round = 0; round < context.Rounds; round++)
