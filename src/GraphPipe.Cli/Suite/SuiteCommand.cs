@@ -9,12 +9,12 @@ internal static class SuiteCommand
     public static Command Create()
     {
         var quick = new Option<bool>("--quick") { Description = "Short budgets (under 3 minutes on 2 cores); noisier figures" };
-        var json = new Option<string?>("--json") { Description = "Also write the JSON results to this file" };
-        var outDir = new Option<string>("--out-dir") { Description = "Folder for latest.json and latest.md", DefaultValueFactory = _ => Path.Combine("bench", "results") };
-        var model = new Option<string?>("--model") { Description = "ONNX model for the model-serving rows (default: ResNet18 from the NuGet cache)" };
+        var json = new Option<string?>("--json") { HelpName = "FILE", Description = "Also write the JSON results to this file" };
+        var outDir = new Option<string>("--out-dir") { HelpName = "DIR", Description = "Folder for latest.json and latest.md", DefaultValueFactory = _ => Path.Combine("bench", "results") };
+        var model = new Option<string?>("--model") { HelpName = "FILE", Description = "ONNX model for the model-serving rows (default: ResNet18 from the NuGet cache)" };
         var threads = new Option<int>("--intra-op-threads") { Description = "Intra-op threads of the single session at concurrency 1 (both sides)", DefaultValueFactory = _ => 2 };
         var engines = new Option<int>("--engine-count") { Description = "Sessions on both sides at concurrency 4", DefaultValueFactory = _ => 2 };
-        var only = new Option<string?>("--only") { Description = "Comma-separated row ids to run: " + string.Join(", ", SuiteRows.All().Select(r => r.Id)) };
+        var only = new Option<string?>("--only") { HelpName = "IDS", Description = "Comma-separated row ids to run: " + string.Join(", ", SuiteRows.All().Select(r => r.Id)) };
         var command = new Command("suite", "Run the benchmark suite: ours vs baseline per row, as a table, JSON and markdown")
         {
             quick, json, outDir, model, threads, engines, only,
