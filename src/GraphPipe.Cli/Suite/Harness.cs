@@ -84,7 +84,8 @@ internal static class Harness
     {
         ArgumentNullException.ThrowIfNull(operation);
 
-        // Warm-up long enough for tiered JIT to reach tier 1 (30 calls, then a background recompile).
+        // A short settle (caches, branch predictors) that also calibrates the batch size; JIT tier-up is
+        // the job of Warm, run once per operation beforehand.
         long warmOps = 0;
         var warmStart = Stopwatch.GetTimestamp();
         do
@@ -92,7 +93,7 @@ internal static class Harness
             operation();
             warmOps++;
         }
-        while (warmOps < 50 || Stopwatch.GetElapsedTime(warmStart) < warmup);
+        while (warmOps < 3 || Stopwatch.GetElapsedTime(warmStart) < warmup);
 
         var opNs = Stopwatch.GetElapsedTime(warmStart).TotalNanoseconds / warmOps;
         var batch = (int)Math.Clamp(Math.Ceiling(MinSampleNs / Math.Max(opNs, 1)), 1, 1 << 20);

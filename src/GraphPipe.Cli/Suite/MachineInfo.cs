@@ -55,8 +55,21 @@ internal sealed record MachineInfo(
 
     private static string OsName()
     {
-        var pretty = FirstValue("/etc/os-release", "PRETTY_NAME", '=')?.Trim('"');
-        return pretty is null ? RuntimeInformation.OSDescription : $"{pretty} ({RuntimeInformation.OSDescription})";
+        var pretty = FirstValue("/etc/os-release", "PRETTY_NAME", '=')?.Trim('"') ?? RuntimeInformation.OSDescription;
+        var kernel = ReadKernel();
+        return kernel is null ? pretty : $"{pretty}, kernel {kernel}";
+    }
+
+    private static string? ReadKernel()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static string OrtVersion()

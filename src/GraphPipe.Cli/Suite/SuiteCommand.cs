@@ -15,9 +15,10 @@ internal static class SuiteCommand
         var threads = new Option<int>("--intra-op-threads") { Description = "Intra-op threads of the single session at concurrency 1 (both sides)", DefaultValueFactory = _ => 2 };
         var engines = new Option<int>("--engine-count") { Description = "Sessions on both sides at concurrency 4", DefaultValueFactory = _ => 2 };
         var only = new Option<string?>("--only") { HelpName = "IDS", Description = "Comma-separated row ids to run: " + string.Join(", ", SuiteRows.All().Select(r => r.Id)) };
+        var note = new Option<string?>("--note") { HelpName = "TEXT", Description = "A remark for the report, e.g. what else was running" };
         var command = new Command("suite", "Run the benchmark suite: ours vs baseline per row, as a table, JSON and markdown")
         {
-            quick, json, outDir, model, threads, engines, only,
+            quick, json, outDir, model, threads, engines, only, note,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -46,7 +47,7 @@ internal static class SuiteCommand
             };
             var selected = ids.Length == 0 ? rows : rows.Where(r => ids.Contains(r.Id, StringComparer.OrdinalIgnoreCase)).ToArray();
             var commandLine = "graphpipe bench suite" + (parse.Tokens.Count > 2 ? " " + string.Join(' ', parse.Tokens.Skip(2).Select(t => t.Value)) : string.Empty);
-            var run = await RunAsync(context, selected, commandLine, ct).ConfigureAwait(false);
+            var run = await RunAsync(context, selected, commandLine, ct).ConfigureAwait(false) with { Note = parse.GetValue(note) };
 
             SuiteReport.PrintTable(run);
             var directory = parse.GetValue(outDir)!;

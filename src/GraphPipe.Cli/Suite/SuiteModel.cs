@@ -151,25 +151,30 @@ internal sealed class SuiteContext
 
     public Action<string> Progress { get; init; } = _ => { };
 
+    /// <summary>Multiplies every time budget; tests run the rows with a tiny scale to check they work end to end.</summary>
+    public double TimeScale { get; init; } = 1;
+
     /// <summary>Ours and baseline run alternately this many times each; samples are pooled, so load drift hits both.</summary>
     public int Rounds => Quick ? 2 : 4;
 
     /// <summary>Measured time per side for microbenchmarks (split over <see cref="Rounds"/>).</summary>
-    public TimeSpan MicroTime => Quick ? TimeSpan.FromSeconds(0.6) : TimeSpan.FromSeconds(4);
+    public TimeSpan MicroTime => Scaled(Quick ? 0.6 : 4);
 
-    public TimeSpan MicroWarmup => Quick ? TimeSpan.FromSeconds(0.1) : TimeSpan.FromSeconds(0.5);
+    public TimeSpan MicroWarmup => Scaled(Quick ? 0.1 : 0.5);
 
     /// <summary>Measured time per side for HTTP round trips.</summary>
-    public TimeSpan HttpTime => Quick ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(12);
+    public TimeSpan HttpTime => Scaled(Quick ? 2 : 12);
 
-    /// <summary>Measured time per side for model runs.</summary>
-    public TimeSpan ModelTime => Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(25);
+    /// <summary>Measured time per side for model runs (at ~100 ms per run on 2 cores, quick mode still gets ~60 samples).</summary>
+    public TimeSpan ModelTime => Scaled(Quick ? 6 : 30);
 
     /// <summary>Unmeasured time each operation runs once before its first round, for the JIT to reach full optimisation.</summary>
-    public TimeSpan JitWarmup => Quick ? TimeSpan.FromSeconds(0.7) : TimeSpan.FromSeconds(2);
+    public TimeSpan JitWarmup => Scaled(Quick ? 0.7 : 2);
 
-    public TimeSpan Warmup => Quick ? TimeSpan.FromSeconds(0.3) : TimeSpan.FromSeconds(2);
+    public TimeSpan Warmup => Scaled(Quick ? 0.3 : 2);
 
     /// <summary>A round's share of <paramref name="total"/>.</summary>
     public TimeSpan PerRound(TimeSpan total) => total / Rounds;
+
+    private TimeSpan Scaled(double seconds) => TimeSpan.FromSeconds(seconds * TimeScale);
 }
