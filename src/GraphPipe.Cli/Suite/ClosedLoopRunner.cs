@@ -117,7 +117,7 @@ internal static class ClosedLoopRunner
                     try
                     {
                         await operation(worker, cancellationToken).ConfigureAwait(false);
-                        mine?.Add(Stopwatch.GetElapsedTime(t0).TotalNanoseconds);
+                        mine?.Add(Stats.ElapsedNs(t0));
                         Interlocked.Increment(ref completed);
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

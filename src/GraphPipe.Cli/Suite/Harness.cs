@@ -48,6 +48,9 @@ internal static class Stats
     /// <summary>Linear interpolation between closest ranks (the definition <c>graphpipe bench</c> uses, so the two agree).</summary>
     public static double Percentile(double[] sorted, double p) => LoadGenerator.Percentile(sorted, p);
 
+    /// <summary>Nanoseconds since a <see cref="Stopwatch.GetTimestamp"/> value, at the timer's full resolution (a TimeSpan would round to 100 ns).</summary>
+    public static double ElapsedNs(long startTimestamp) => (Stopwatch.GetTimestamp() - startTimestamp) * (1e9 / Stopwatch.Frequency);
+
     /// <summary><paramref name="numerator"/>/<paramref name="denominator"/>, or NaN when the denominator is not positive (a skipped or failed side).</summary>
     public static double Ratio(double numerator, double denominator)
         => denominator > 0 && !double.IsNaN(numerator) ? numerator / denominator : double.NaN;
@@ -95,7 +98,7 @@ internal static class Harness
         }
         while (warmOps < 3 || Stopwatch.GetElapsedTime(warmStart) < warmup);
 
-        var opNs = Stopwatch.GetElapsedTime(warmStart).TotalNanoseconds / warmOps;
+        var opNs = Stats.ElapsedNs(warmStart) / warmOps;
         var batch = (int)Math.Clamp(Math.Ceiling(MinSampleNs / Math.Max(opNs, 1)), 1, 1 << 20);
         var times = new double[MaxSamples];
 
@@ -117,7 +120,7 @@ internal static class Harness
                 operation();
             }
 
-            times[count++] = Stopwatch.GetElapsedTime(t0).TotalNanoseconds / batch;
+            times[count++] = Stats.ElapsedNs(t0) / batch;
         }
 
         var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
