@@ -62,7 +62,7 @@ internal static class SuiteCommand
 
             Console.Error.WriteLine($"graphpipe: wrote {Path.Combine(directory, "latest.md")} and latest.json in {run.Seconds:0} s");
             // Missed targets are results, not failures; a row that could not run at all is.
-            return run.Rows.Any(r => r.Skipped is null && double.IsNaN(r.Ours)) ? 1 : 0;
+            return run.Rows.Any(r => r.Error is not null) ? 1 : 0;
         });
         return command;
     }
@@ -84,7 +84,7 @@ internal static class SuiteCommand
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 // One broken comparison must not cost the others' figures: it becomes a row saying why.
-                results.Add(new RowResult { Group = row.Id, Name = row.Title, Note = $"failed: {ex.GetType().Name}: {ex.Message}" });
+                results.Add(new RowResult { Group = row.Id, Name = row.Title, Error = $"{ex.GetType().Name}: {ex.Message}" });
                 context.Progress($"{row.Id} failed: {ex}");
             }
         }

@@ -37,7 +37,7 @@ internal static class SuiteHttp
     /// Reads into a pooled buffer sized from Content-Length, as the GraphPipe front door does, so neither
     /// side pays for a growing buffer.
     /// </summary>
-    public static async Task<WebApplication> StartEchoAsync(long maxRequestBytes, CancellationToken cancellationToken)
+    public static async Task<EchoServer> StartEchoAsync(long maxRequestBytes, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -59,20 +59,35 @@ internal static class SuiteHttp
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         });
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        return app;
-    }
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
 
-    public static Uri AddressOf(WebApplication app)
-    {
-        ArgumentNullException.ThrowIfNull(app);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new Uri(address.EndsWith('/') ? address : address + "/");
+        return new EchoServer(app, new Uri(address.EndsWith('/') ? address : address + "/"));
     }
 
     /// <summary>Hosts <paramref name="stage"/> exactly as <c>graphpipe serve</c> does (default limits), on a free loopback port.</summary>
     public static Task<GraphPipeStageHost> HostAsync(IInferenceStage stage, CancellationToken cancellationToken)
         => GraphPipeStageHost.StartAsync(stage, "127.0.0.1:0", cancellationToken: cancellationToken);
+}
+
+/// <summary>The running bare-Kestrel echo baseline; disposing stops it.</summary>
+internal sealed class EchoServer(WebApplication app, Uri address) : IAsyncDisposable
+{
+    public Uri Address { get; } = address;
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync().ConfigureAwait(false);
+        await app.DisposeAsync().ConfigureAwait(false);
+    }
 }
 
 /// <summary>A stage that returns its input: all that remains of a round trip through it is the server's own cost.</summary>

@@ -87,6 +87,9 @@ internal sealed record RowResult
     /// <summary>Why the row was not measured; null when it was.</summary>
     public string? Skipped { get; init; }
 
+    /// <summary>Why the row's measurement broke (an exception); null when it ran.</summary>
+    public string? Error { get; init; }
+
     /// <summary>A measured row: ratio and verdict computed from the two figures.</summary>
     public static RowResult Compare(string group, string name, double ours, double baseline, string unit, RowTarget target, RatioOf ratioOf = RatioOf.OursOverBaseline, double? oursP90 = null, double? baselineP90 = null, string? note = null)
     {

@@ -37,9 +37,11 @@ internal static class SuiteReport
         }
 
         AnsiConsole.Write(table);
-        foreach (var r in run.Rows.Where(r => r.Skipped is not null))
+        foreach (var r in run.Rows.Where(r => r.Skipped is not null || r.Error is not null))
         {
-            AnsiConsole.MarkupLine($"[yellow]skipped[/] {Markup.Escape($"{r.Group}: {r.Name}: {r.Skipped}")}");
+            AnsiConsole.MarkupLine(r.Error is null
+                ? $"[yellow]skipped[/] {Markup.Escape($"{r.Group}: {r.Name}: {r.Skipped}")}"
+                : $"[red]error[/] {Markup.Escape($"{r.Group}: {r.Name}: {r.Error}")}");
         }
     }
 
@@ -70,6 +72,7 @@ internal static class SuiteReport
                 met = r.Met,
                 note = r.Note,
                 skipped = r.Skipped,
+                error = r.Error,
             }),
         };
         return JsonSerializer.Serialize(payload, JsonOptions);
@@ -103,7 +106,7 @@ internal static class SuiteReport
         s.AppendLine().AppendLine("## Notes").AppendLine();
         foreach (var r in run.Rows)
         {
-            var text = r.Skipped is { } why ? $"skipped: {why}" : r.Note;
+            var text = r.Error is { } error ? $"error: {error}" : r.Skipped is { } why ? $"skipped: {why}" : r.Note;
             if (!string.IsNullOrEmpty(text)) s.AppendLine(ic, $"- **{r.Group}: {r.Name}**: {text}");
         }
 
@@ -120,8 +123,9 @@ internal static class SuiteReport
 
     private static string Ratio(RowResult r) => double.IsNaN(r.Ratio) ? "-" : Format(r.Ratio) + "x" + (r.RatioOf == RatioOf.BaselineOverOurs ? " faster" : string.Empty);
 
-    private static string Verdict(RowResult r, bool markup) => (r.Skipped, r.Met) switch
+    private static string Verdict(RowResult r, bool markup) => (r.Error ?? r.Skipped, r.Met) switch
     {
+        _ when r.Error is not null => markup ? "[red]error[/]" : "**error**",
         (not null, _) => markup ? "[yellow]skipped[/]" : "skipped",
         (_, true) => markup ? "[green]pass[/]" : "pass",
         (_, false) => markup ? "[red]miss[/]" : "**miss**",

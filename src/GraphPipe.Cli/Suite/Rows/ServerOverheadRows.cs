@@ -28,9 +28,9 @@ internal sealed class ServerOverheadRows : IBenchRow
         var body = new GraphPipeWriter().WriteInferRequest(request).ToArray();
         var stage = new IdentityStage(new IOMetadata("input", TensorType.Float32, [-1, 3, 224, 224]));
         await using var host = await SuiteHttp.HostAsync(stage, cancellationToken).ConfigureAwait(false);
-        var echo = await SuiteHttp.StartEchoAsync(64L * 1024 * 1024, cancellationToken).ConfigureAwait(false);
-        await using var echoDisposer = echo.ConfigureAwait(false);
-        var echoUri = SuiteHttp.AddressOf(echo);
+        // The same body limit as the GraphPipe server's default.
+        await using var echo = await SuiteHttp.StartEchoAsync(new Server.GraphPipeServerOptions().MaxRequestBytes, cancellationToken).ConfigureAwait(false);
+        var echoUri = echo.Address;
         using var http = SuiteHttp.CreateClient(Concurrency, out var counter);
         var client = new GraphPipeClient(http, host.Address, new GraphPipeClientOptions { Timeout = TimeSpan.FromSeconds(30) });
 
