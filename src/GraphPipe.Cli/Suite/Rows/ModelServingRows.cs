@@ -34,6 +34,11 @@ internal sealed class ModelServingRows : IBenchRow
         }
 
         var model = Path.GetFileName(path);
+        if (Unsuitable(path) is { } why)
+        {
+            return [RowResult.Skip(Group, c1Name, RowTarget.RatioAtMost(1.03), why), RowResult.Skip(Group, c4Name, RowTarget.RatioAtLeast(0.97), why)];
+        }
+
         context.Progress($"model: {model}, concurrency 1, 1 session x {context.IntraOpThreads} intra-op thread(s)");
         var c1 = await CompareAsync(context, path, 1, 1, context.IntraOpThreads, context.ModelTime, cancellationToken).ConfigureAwait(false);
         var threads4 = Math.Max(1, Environment.ProcessorCount / context.EngineCount);
@@ -46,6 +51,16 @@ internal sealed class ModelServingRows : IBenchRow
             RowHelpers.Throughput(Group, c4Name, c4.Ours, c4.Baseline, RowTarget.RatioAtLeast(0.97),
                 string.Create(CultureInfo.InvariantCulture, $"{model}; {context.EngineCount} sessions x intra-op {threads4} on both sides; ratio = ours/baseline req/s")),
         ];
+    }
+
+    /// <summary>Null when the rows can feed the model (one float32 input); otherwise why not.</summary>
+    private static string? Unsuitable(string path)
+    {
+        using var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = path, IntraOpThreads = 1 });
+        var inputs = stage.Metadata.Inputs;
+        return inputs.Count == 1 && inputs[0].Type == TensorType.Float32 && !inputs[0].Shape.IsDefaultOrEmpty
+            ? null
+            : $"{Path.GetFileName(path)} has inputs {string.Join(", ", inputs)}; the model rows need exactly one float32 tensor input";
     }
 
     private static async Task<(LoopResult Ours, LoopResult Baseline)> CompareAsync(SuiteContext context, string path, int concurrency, int sessions, int intraOpThreads, TimeSpan time, CancellationToken cancellationToken)
@@ -82,26 +97,34 @@ internal sealed class ModelServingRows : IBenchRow
         public BareOrt(string path, int sessions, int intraOpThreads, int workers, string inputName, string outputName, float[] values, long[] shape)
         {
             _sessions = new InferenceSession[sessions];
-            _free = Channel.CreateBounded<InferenceSession>(sessions);
-            for (var i = 0; i < sessions; i++)
-            {
-                // The same options OnnxModelStage sets (keep the two in step): intra-op as given, one inter-op
-                // thread, sequential execution, all graph optimizations.
-                using var options = new SessionOptions
-                {
-                    IntraOpNumThreads = intraOpThreads,
-                    InterOpNumThreads = 1,
-                    ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-                    GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-                };
-                _sessions[i] = new InferenceSession(path, options);
-                _free.Writer.TryWrite(_sessions[i]);
-            }
-
             _inputs = new OrtValue[workers];
-            for (var w = 0; w < workers; w++)
+            _free = Channel.CreateBounded<InferenceSession>(sessions);
+            try
             {
-                _inputs[w] = OrtValue.CreateTensorValueFromMemory((float[])values.Clone(), shape);
+                for (var i = 0; i < sessions; i++)
+                {
+                    // The same options OnnxModelStage sets (keep the two in step): intra-op as given, one inter-op
+                    // thread, sequential execution, all graph optimizations.
+                    using var options = new SessionOptions
+                    {
+                        IntraOpNumThreads = intraOpThreads,
+                        InterOpNumThreads = 1,
+                        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+                        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+                    };
+                    _sessions[i] = new InferenceSession(path, options);
+                    _free.Writer.TryWrite(_sessions[i]);
+                }
+
+                for (var w = 0; w < workers; w++)
+                {
+                    _inputs[w] = OrtValue.CreateTensorValueFromMemory((float[])values.Clone(), shape);
+                }
+            }
+            catch
+            {
+                Dispose();
+                throw;
             }
 
             _inputNames = [inputName];
