@@ -158,7 +158,7 @@ internal sealed class SuiteContext
     public double TimeScale { get; init; } = 1;
 
     /// <summary>Ours and baseline run alternately this many times each; samples are pooled, so load drift hits both.</summary>
-    public int Rounds => Quick ? 2 : 4;
+    public int Rounds => Quick ? 4 : 6;
 
     /// <summary>Measured time per side for microbenchmarks (split over <see cref="Rounds"/>).</summary>
     public TimeSpan MicroTime => Scaled(Quick ? 0.6 : 4);
@@ -174,7 +174,7 @@ internal sealed class SuiteContext
     /// <summary>Unmeasured time each operation runs once before its first round, for the JIT to reach full optimisation.</summary>
     public TimeSpan JitWarmup => Scaled(Quick ? 0.7 : 2);
 
-    public TimeSpan Warmup => Scaled(Quick ? 0.3 : 2);
+    public TimeSpan Warmup => Scaled(Quick ? 0.3 : 1);
 
     /// <summary>A round's share of <paramref name="total"/>.</summary>
     public TimeSpan PerRound(TimeSpan total) => total / Rounds;
