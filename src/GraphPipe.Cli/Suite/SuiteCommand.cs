@@ -46,7 +46,8 @@ internal static class SuiteCommand
                 Progress = message => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {message}"),
             };
             var selected = ids.Length == 0 ? rows : rows.Where(r => ids.Contains(r.Id, StringComparer.OrdinalIgnoreCase)).ToArray();
-            var commandLine = "graphpipe bench suite" + (parse.Tokens.Count > 2 ? " " + string.Join(' ', parse.Tokens.Skip(2).Select(t => t.Value)) : string.Empty);
+            // As typed (values with spaces quoted), so the report says how to repeat the run.
+            var commandLine = string.Join(' ', new[] { "graphpipe" }.Concat(parse.Tokens.Select(t => t.Value.Contains(' ', StringComparison.Ordinal) ? $"\"{t.Value}\"" : t.Value)));
             var run = await RunAsync(context, selected, commandLine, ct).ConfigureAwait(false) with { Note = parse.GetValue(note) };
 
             SuiteReport.PrintTable(run);
