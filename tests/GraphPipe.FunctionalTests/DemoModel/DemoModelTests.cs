@@ -7,8 +7,9 @@ namespace GraphPipe.FunctionalTests.DemoModel;
 public sealed partial class DemoModelTests(DemoModelFixture fixture) : IClassFixture<DemoModelFixture>
 {
     /// <summary>
-    /// Correct top-1 labels required of the 20 sample images. Measured: see docs/demo-model.md
-    /// (the bar sits below the measured count so a retrained head with equal accuracy still passes).
+    /// Correct top-1 labels required of the 20 sample images. Measured with the committed head:
+    /// 17/20 (misses: 0006 coat -> Shirt, 0027 t-shirt -> Dress, 0029 dress -> Coat); the bar sits
+    /// below that so a retrained head of about the same accuracy (~85%) still passes.
     /// </summary>
     private const int MinimumCorrectSamples = 15;
 
