@@ -24,3 +24,8 @@ catch (Exception ex) when (ex is IOException or InvalidDataException or InvalidO
     Console.Error.WriteLine($"GraphPipe.Train: {ex.Message}");
     return 1;
 }
+catch (OperationCanceledException)
+{
+    Console.Error.WriteLine("GraphPipe.Train: cancelled");
+    return 130;
+}
