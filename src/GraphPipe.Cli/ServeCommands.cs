@@ -1,4 +1,5 @@
 using System.CommandLine;
+using GraphPipe.Models;
 using GraphPipe.Onnx;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -12,6 +13,7 @@ internal static class ServeCommands
         var serve = new Command("serve", "Serve a stage over GraphPipe");
         serve.Add(Onnx());
         serve.Add(DownloadCommand.Create());
+        serve.Add(PreprocessCommand.Create());
         return serve;
     }
 
@@ -25,11 +27,32 @@ internal static class ServeCommands
         var labels = CliOptions.EnvString("--labels", "GP_LABELS", "Labels file (one per line): adds outputs top_labels and top_scores", null);
         var topK = CliOptions.Env("--top-k", "GP_TOP_K", "How many labels top_labels/top_scores return per row", 5);
         var labelsFrom = CliOptions.EnvString("--labels-from", "GP_LABELS_FROM", "Score output the labels are taken from (default: the first float32 [N,C] output)", null);
-        var command = new Command("onnx", "Serve an ONNX model with ONNX Runtime") { model, engines, threads, name, labels, topK, labelsFrom };
+        var demo = CliOptions.Env("--demo", "GP_DEMO", $"Serve the bundled demo classifier '{DemoModel.ModelName}' (ResNet18 + Fashion-MNIST head, labels included; assembled once into $GP_CACHE_DIR or ~/.cache/graphpipe/models) instead of --model", false);
+        var command = new Command("onnx", "Serve an ONNX model with ONNX Runtime") { model, engines, threads, name, labels, topK, labelsFrom, demo };
         settings.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var path = parse.GetValue(model) ?? throw new CliException("--model is required (or set GP_MODEL)");
+            var path = parse.GetValue(model);
+            var labelsPath = parse.GetValue(labels);
+            var modelName = parse.GetValue(name);
+            if (parse.GetValue(demo))
+            {
+                if (path is not null)
+                {
+                    throw new CliException("--model and --demo cannot be used together (GP_MODEL / GP_DEMO count too)");
+                }
+
+                var files = await EnsureDemoAsync(ct).ConfigureAwait(false);
+                path = files.ModelPath;
+                labelsPath ??= files.LabelsPath;
+                modelName ??= DemoModel.ModelName;
+            }
+
+            if (path is null)
+            {
+                throw new CliException("--model is required (or set GP_MODEL), or --demo for the bundled demo classifier");
+            }
+
             if (!File.Exists(path))
             {
                 throw new CliException($"--model: file '{path}' does not exist");
@@ -41,7 +64,7 @@ internal static class ServeCommands
                 stage = new OnnxModelStage(new OnnxModelOptions
                 {
                     ModelPath = path,
-                    Name = parse.GetValue(name),
+                    Name = modelName,
                     EngineCount = parse.GetValue(engines),
                     IntraOpThreads = parse.GetValue(threads),
                 });
@@ -54,7 +77,7 @@ internal static class ServeCommands
             using (stage)
             {
                 GraphPipe.Stages.IInferenceStage served = stage;
-                if (parse.GetValue(labels) is { } labelsPath)
+                if (labelsPath is not null)
                 {
                     served = WithLabels(stage, labelsPath, parse.GetValue(topK), parse.GetValue(labelsFrom));
                 }
@@ -64,6 +87,18 @@ internal static class ServeCommands
             }
         });
         return command;
+    }
+
+    private static async Task<DemoModelFiles> EnsureDemoAsync(CancellationToken ct)
+    {
+        try
+        {
+            return await DemoModel.EnsureAsync(cancellationToken: ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw new CliException($"--demo: {ex.Message}");
+        }
     }
 
     internal static GraphPipe.Stages.TopKLabelsStage WithLabels(GraphPipe.Stages.IInferenceStage stage, string labelsPath, int k, string? source)

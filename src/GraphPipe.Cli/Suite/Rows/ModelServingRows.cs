@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Threading.Channels;
+using GraphPipe.Client;
+using GraphPipe.Onnx;
+using Microsoft.ML.OnnxRuntime;
+
+namespace GraphPipe.Cli.Suite.Rows;
+
+/// <summary>
+/// Row 3: what serving a model over GraphPipe costs compared with calling ONNX Runtime in-process.
+/// Ours: <see cref="OnnxModelStage"/> behind <see cref="Server.GraphPipeStageHost"/> (what
+/// <c>graphpipe serve onnx</c> runs), called with <see cref="GraphPipeClient"/> over loopback. Baseline:
+/// the same model in plain <see cref="InferenceSession"/>s with the same session options and count,
+/// called directly with a pre-built input. Same inputs, same threads, same number of sessions.
+/// </summary>
+internal sealed class ModelServingRows : IBenchRow
+{
+    private const string Group = "model";
+    private const int Concurrency = 4;
+
+    public string Id => Group;
+
+    public string Title => "model: ONNX model served over GraphPipe vs in-process ONNX Runtime";
+
+    public async Task<IReadOnlyList<RowResult>> RunAsync(SuiteContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var c1Name = "latency c=1: served over HTTP vs in-process ORT";
+        var c4Name = $"throughput c={Concurrency}: served over HTTP vs in-process ORT";
+        if (context.ModelPath is not { } path || !File.Exists(path))
+        {
+            var reason = context.ModelPath is null ? context.ModelMissingReason : $"model file '{context.ModelPath}' does not exist";
+            return [RowResult.Skip(Group, c1Name, RowTarget.RatioAtMost(1.03), reason), RowResult.Skip(Group, c4Name, RowTarget.RatioAtLeast(0.97), reason)];
+        }
+
+        var model = Path.GetFileName(path);
+        if (Unsuitable(path) is { } why)
+        {
+            return [RowResult.Skip(Group, c1Name, RowTarget.RatioAtMost(1.03), why), RowResult.Skip(Group, c4Name, RowTarget.RatioAtLeast(0.97), why)];
+        }
+
+        context.Progress($"model: {model}, concurrency 1, 1 session x {context.IntraOpThreads} intra-op thread(s)");
+        var c1 = await CompareAsync(context, path, 1, 1, context.IntraOpThreads, context.ModelTime, cancellationToken).ConfigureAwait(false);
+        var threads4 = Math.Max(1, Environment.ProcessorCount / context.EngineCount);
+        context.Progress($"model: {model}, concurrency {Concurrency}, {context.EngineCount} sessions x {threads4} intra-op thread(s)");
+        var c4 = await CompareAsync(context, path, Concurrency, context.EngineCount, threads4, context.ModelTime, cancellationToken).ConfigureAwait(false);
+        return
+        [
+            RowHelpers.Latency(Group, c1Name, c1.Ours, c1.Baseline, RowTarget.RatioAtMost(1.03),
+                string.Create(CultureInfo.InvariantCulture, $"{model}; 1 session, intra-op {context.IntraOpThreads} on both sides; ours includes HTTP + encode/decode")),
+            RowHelpers.Throughput(Group, c4Name, c4.Ours, c4.Baseline, RowTarget.RatioAtLeast(0.97),
+                string.Create(CultureInfo.InvariantCulture, $"{model}; {context.EngineCount} sessions x intra-op {threads4} on both sides; ratio = ours/baseline req/s")),
+        ];
+    }
+
+    /// <summary>Null when the rows can feed the model (one float32 input); otherwise why not.</summary>
+    private static string? Unsuitable(string path)
+    {
+        using var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = path, IntraOpThreads = 1 });
+        var inputs = stage.Metadata.Inputs;
+        return inputs.Count == 1 && inputs[0].Type == TensorType.Float32 && !inputs[0].Shape.IsDefaultOrEmpty
+            ? null
+            : $"{Path.GetFileName(path)} has inputs {string.Join(", ", inputs)}; the model rows need exactly one float32 tensor input";
+    }
+
+    private static async Task<(LoopResult Ours, LoopResult Baseline)> CompareAsync(SuiteContext context, string path, int concurrency, int sessions, int intraOpThreads, TimeSpan time, CancellationToken cancellationToken)
+    {
+        using var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = path, EngineCount = sessions, IntraOpThreads = intraOpThreads });
+        await using var host = await SuiteHttp.HostAsync(stage, cancellationToken).ConfigureAwait(false);
+        using var http = SuiteHttp.CreateClient(concurrency, out _);
+        var client = new GraphPipeClient(http, host.Address, new GraphPipeClientOptions { Timeout = TimeSpan.FromMinutes(2) });
+        var input = stage.Metadata.Inputs[0];
+        // A free batch dimension (the demo model's N) becomes 1: one image per request on both sides.
+        var shape = input.Shape.Select(d => d < 0 ? 1L : d).ToArray();
+        var values = TestData.Floats((int)shape.Aggregate(1L, (a, d) => a * d));
+        var request = new InferRequest { InputNames = [input.Name], Inputs = [Tensor.Create<float>(values, shape)], OutputNames = [] };
+        using var bare = new BareOrt(path, sessions, intraOpThreads, concurrency, input.Name, stage.Metadata.Outputs[0].Name, values, shape);
+
+        async ValueTask Ours(int worker, CancellationToken ct)
+        {
+            var response = await client.InferAsync(request, ct).ConfigureAwait(false);
+            if (response.Outputs.Count == 0) throw new InvalidDataException("no output");
+        }
+
+        return await RowHelpers.AlternateAsync(context, Ours, bare.RunAsync, concurrency, time, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The baseline: plain ONNX Runtime sessions shared by workers through a free list, inputs built once per worker.</summary>
+    private sealed class BareOrt : IDisposable
+    {
+        private readonly InferenceSession[] _sessions;
+        private readonly Channel<InferenceSession> _free;
+        private readonly OrtValue[] _inputs;
+        private readonly string[] _inputNames;
+        private readonly string[] _outputNames;
+
+        public BareOrt(string path, int sessions, int intraOpThreads, int workers, string inputName, string outputName, float[] values, long[] shape)
+        {
+            _sessions = new InferenceSession[sessions];
+            _inputs = new OrtValue[workers];
+            _free = Channel.CreateBounded<InferenceSession>(sessions);
+            try
+            {
+                for (var i = 0; i < sessions; i++)
+                {
+                    // The same options OnnxModelStage sets (keep the two in step): intra-op as given, one inter-op
+                    // thread, sequential execution, all graph optimizations.
+                    using var options = new SessionOptions
+                    {
+                        IntraOpNumThreads = intraOpThreads,
+                        InterOpNumThreads = 1,
+                        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+                        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+                    };
+                    _sessions[i] = new InferenceSession(path, options);
+                    _free.Writer.TryWrite(_sessions[i]);
+                }
+
+                for (var w = 0; w < workers; w++)
+                {
+                    _inputs[w] = OrtValue.CreateTensorValueFromMemory((float[])values.Clone(), shape);
+                }
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+
+            _inputNames = [inputName];
+            _outputNames = [outputName];
+        }
+
+        public async ValueTask RunAsync(int worker, CancellationToken cancellationToken)
+        {
+            var session = await _free.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                Run(session, _inputs[worker]);
+            }
+            finally
+            {
+                _free.Writer.TryWrite(session);
+            }
+        }
+
+        private void Run(InferenceSession session, OrtValue input)
+        {
+            using var runOptions = new RunOptions();
+            using var outputs = session.Run(runOptions, _inputNames, [input], _outputNames);
+            if (outputs.Count == 0) throw new InvalidDataException("no output");
+        }
+
+        public void Dispose()
+        {
+            foreach (var v in _inputs) v?.Dispose();
+            foreach (var s in _sessions) s?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System.Buffers;
+using GraphPipe.Server;
+using GraphPipe.Stages;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace GraphPipe.Cli.Suite;
+
+/// <summary>HTTP plumbing shared by the rows, so ours and every HTTP baseline use identical client settings.</summary>
+internal static class SuiteHttp
+{
+    /// <summary>
+    /// The one client configuration of the suite: pooled keep-alive connections (enough for the widest
+    /// concurrency), no proxy, no decompression, no timeout of its own.
+    /// </summary>
+    public static HttpClient CreateClient(int maxConnections, out ByteCountingHandler counter)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = Math.Max(1, maxConnections),
+            PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+            UseProxy = false,
+            AutomaticDecompression = System.Net.DecompressionMethods.None,
+        };
+        counter = new ByteCountingHandler(handler);
+        return new HttpClient(counter, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    /// <summary>
+    /// The server-overhead baseline: a bare Kestrel app with the same listen options as the GraphPipe server
+    /// (loopback, same body limit, no server header) whose only endpoint reads the body and writes it back.
+    /// Reads into a pooled buffer sized from Content-Length, as the GraphPipe front door does, so neither
+    /// side pays for a growing buffer.
+    /// </summary>
+    public static async Task<EchoServer> StartEchoAsync(long maxRequestBytes, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseGraphPipeListen("127.0.0.1:0", maxRequestBytes);
+        var app = builder.Build();
+        app.MapPost("/", static async context =>
+        {
+            var length = (int)(context.Request.ContentLength ?? 0);
+            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+            try
+            {
+                await context.Request.Body.ReadExactlyAsync(buffer.AsMemory(0, length), context.RequestAborted).ConfigureAwait(false);
+                context.Response.ContentType = "application/octet-stream";
+                context.Response.ContentLength = length;
+                await context.Response.Body.WriteAsync(buffer.AsMemory(0, length), context.RequestAborted).ConfigureAwait(false);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        });
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new EchoServer(app, new Uri(address.EndsWith('/') ? address : address + "/"));
+    }
+
+    /// <summary>Hosts <paramref name="stage"/> exactly as <c>graphpipe serve</c> does (default limits), on a free loopback port.</summary>
+    public static Task<GraphPipeStageHost> HostAsync(IInferenceStage stage, CancellationToken cancellationToken)
+        => GraphPipeStageHost.StartAsync(stage, "127.0.0.1:0", cancellationToken: cancellationToken);
+}
+
+/// <summary>The running bare-Kestrel echo baseline; disposing stops it.</summary>
+internal sealed class EchoServer(WebApplication app, Uri address) : IAsyncDisposable
+{
+    public Uri Address { get; } = address;
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync().ConfigureAwait(false);
+        await app.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>A stage that returns its input: all that remains of a round trip through it is the server's own cost.</summary>
+internal sealed class IdentityStage : IInferenceStage
+{
+    public IdentityStage(IOMetadata input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        Metadata = new MetadataResponse
+        {
+            Name = "identity",
+            Version = "1",
+            Server = "graphpipe-dotnet bench suite",
+            Description = "returns its input",
+            Inputs = [input],
+            Outputs = [input with { Name = "output" }],
+        };
+    }
+
+    public MetadataResponse Metadata { get; }
+
+    public ValueTask<StageResult> InferAsync(StageRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        // The input is a view of the request buffer, which the front door keeps alive until the response is written.
+        return ValueTask.FromResult(StageResult.Success([request.Inputs[0]]));
+    }
+}

@@ -1,2 +1,0 @@
-// Project placeholder: the preprocessor stage lives in this assembly.
-namespace GraphPipe.Imaging;

@@ -1,0 +1,44 @@
+using GraphPipe.Cli.Suite;
+
+namespace GraphPipe.FunctionalTests;
+
+/// <summary>
+/// Every row of the benchmark suite runs end to end (real Kestrel, real ONNX Runtime) with a tiny time
+/// budget: the figures are meaningless, but a row that breaks shows up here rather than in a benchmark run.
+/// </summary>
+public sealed class BenchSuiteSmokeTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task RunAsync_AllRowsTinyBudget_EveryRowMeasured()
+    {
+        var context = new SuiteContext { Quick = true, TimeScale = 0.02, ModelPath = TestModels.Path("vgg_like.onnx"), IntraOpThreads = 1, EngineCount = 2 };
+
+        var run = await SuiteCommand.RunAsync(context, SuiteRows.All(), "test", Ct).WaitAsync(TimeSpan.FromMinutes(3), Ct);
+
+        Assert.Contains(run.Rows, r => r.Group == "protocol");
+        Assert.Contains(run.Rows, r => r.Group == "server");
+        Assert.Contains(run.Rows, r => r.Group == "model");
+        Assert.All(run.Rows, r =>
+        {
+            Assert.Null(r.Skipped);
+            Assert.False(double.IsNaN(r.Ours), $"{r.Name}: {r.Note}");
+            Assert.False(double.IsNaN(r.Baseline), $"{r.Name}: {r.Note}");
+            Assert.Null(r.Error);
+        });
+    }
+
+    [Fact]
+    public async Task RunAsync_ModelMissing_ModelRowsSkippedWithReason()
+    {
+        var context = new SuiteContext { Quick = true, TimeScale = 0.02, ModelPath = null, ModelMissingReason = "no model here" };
+        var modelRows = SuiteRows.All().Where(r => r.Id == "model").ToArray();
+
+        var run = await SuiteCommand.RunAsync(context, modelRows, "test", Ct).WaitAsync(Limits.Step, Ct);
+
+        Assert.NotEmpty(run.Rows);
+        Assert.All(run.Rows, r => Assert.Equal("no model here", r.Skipped));
+        Assert.All(run.Rows, r => Assert.Null(r.Met));
+    }
+}
