@@ -43,20 +43,27 @@ public sealed record ClassyStats(int Images, TimeSpan Elapsed, long BytesSent, l
 /// Classifies images (local files or URLs) through the Classy stages: downloader -> preprocessor ->
 /// model (with <c>--labels</c>, so it answers <c>top_labels</c>/<c>top_scores</c>).
 /// </summary>
-public sealed class ClassyClient
+public sealed class ClassyClient : IDisposable
 {
     private static readonly string[] LabelOutputs = ["top_labels", "top_scores"];
+    private readonly HttpClient _http;
     private readonly GraphPipeClient _client;
     private readonly ClassyEndpoints _endpoints;
     private long _sent;
     private long _received;
     private int _calls;
 
-    public ClassyClient(HttpClient http, ClassyEndpoints endpoints)
+    /// <param name="endpoints">Where the stages are.</param>
+    /// <param name="handler">Transport (default: a pooled <see cref="SocketsHttpHandler"/>); the client disposes it.</param>
+    /// <param name="timeout">Time allowed per call (default 120 s).</param>
+    public ClassyClient(ClassyEndpoints endpoints, HttpMessageHandler? handler = null, TimeSpan? timeout = null)
     {
-        ArgumentNullException.ThrowIfNull(http);
         _endpoints = endpoints ?? throw new ArgumentNullException(nameof(endpoints));
-        _client = new GraphPipeClient(new HttpClient(new CountingHandler(this, http)) { Timeout = Timeout.InfiniteTimeSpan }, endpoints.Model);
+        _http = new HttpClient(new CountingHandler(this) { InnerHandler = handler ?? new SocketsHttpHandler() })
+        {
+            Timeout = timeout ?? TimeSpan.FromSeconds(120),
+        };
+        _client = new GraphPipeClient(_http, endpoints.Model);
     }
 
     /// <summary>Images per call. Default 8.</summary>
@@ -191,14 +198,16 @@ public sealed class ClassyClient
     public static bool IsUrl(string image)
         => image.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || image.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Counts request and response bytes so each mode's traffic can be reported.</summary>
-    private sealed class CountingHandler(ClassyClient owner, HttpClient inner) : HttpMessageHandler
+    public void Dispose() => _http.Dispose();
+
+    /// <summary>Counts request and response body bytes so each mode's traffic can be reported.</summary>
+    private sealed class CountingHandler(ClassyClient owner) : DelegatingHandler
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref owner._calls);
             Interlocked.Add(ref owner._sent, request.Content?.Headers.ContentLength ?? 0);
-            var response = await inner.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
             Interlocked.Add(ref owner._received, response.Content.Headers.ContentLength ?? 0);
             return response;
         }

@@ -67,8 +67,7 @@ internal static class DemoCommand
             var urls = files.Select(f => web.UrlOf(f).ToString()).ToArray();
             Status(asJson, $"model {stack.Endpoints.Model}  preprocessor {stack.Endpoints.Preprocessor}  downloader {stack.Endpoints.Downloader}  images {web.Address}");
 
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(120) };
-            var client = new ClassyClient(http, stack.Endpoints) { BatchSize = Math.Max(1, parse.GetValue(batch)) };
+            using var client = new ClassyClient(stack.Endpoints) { BatchSize = Math.Max(1, parse.GetValue(batch)) };
             var runs = new List<ModeRun>();
             foreach (var mode in Enum.GetValues<Sequencing>())
             {

@@ -46,8 +46,7 @@ root.SetAction(async (parse, ct) =>
         parse.GetValue(downloader) ?? local.Downloader,
         parse.GetValue(chainedPreprocessor) ?? local.ChainedPreprocessor,
         parse.GetValue(chainedDownloader) ?? local.ChainedDownloader);
-    using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(120) };
-    var client = new ClassyClient(http, endpoints) { BatchSize = Math.Max(1, parse.GetValue(batch)) };
+    using var client = new ClassyClient(endpoints) { BatchSize = Math.Max(1, parse.GetValue(batch)) };
     var mode = parse.GetValue(via);
     var (results, stats) = await ClassifyWithProgressAsync(client, list, mode, showProgress: !parse.GetValue(json), ct);
     if (parse.GetValue(json))

@@ -62,7 +62,7 @@ public sealed class ClassyDemoTests
 
     private static async Task<string[]> ClassifyInProcessAsync(string[] files)
     {
-        var demo = await DemoModel.EnsureAsync(cancellationToken: Ct);
+        var demo = await Models.DemoModel.EnsureAsync(cancellationToken: Ct);
         using var onnx = new OnnxModelStage(new OnnxModelOptions { ModelPath = demo.ModelPath });
         var model = new TopKLabelsStage(onnx, TopKLabelsStage.ReadLabelsFile(demo.LabelsPath), 1);
         var profile = PreprocessProfile.Get("resnet18");

@@ -28,7 +28,6 @@ public sealed class ClassyPipelineTests : IAsyncLifetime
     private DirectoryInfo _dir = null!;
     private ClassyStack _stack = null!;
     private LocalImageServer _web = null!;
-    private HttpClient _http = null!;
     private string[] _files = null!;
     private string[] _labels = null!;
 
@@ -49,12 +48,10 @@ public sealed class ClassyPipelineTests : IAsyncLifetime
             TopK = 3,
         }, Ct);
         _web = await LocalImageServer.StartAsync(_dir.FullName, cancellationToken: Ct);
-        _http = new HttpClient { Timeout = Limits.Step };
     }
 
     public async ValueTask DisposeAsync()
     {
-        _http.Dispose();
         await _web.DisposeAsync();
         await _stack.DisposeAsync();
         _dir.Delete(recursive: true);
@@ -66,7 +63,7 @@ public sealed class ClassyPipelineTests : IAsyncLifetime
     [InlineData(Sequencing.Hybrid)]
     public async Task ClassifyAsync_UrlsInEachMode_GiveTheIndependentlyComputedClasses(Sequencing mode)
     {
-        var client = new ClassyClient(_http, _stack.Endpoints) { BatchSize = 2 };
+        using var client = new ClassyClient(_stack.Endpoints, timeout: Limits.Step) { BatchSize = 2 };
         var urls = _files.Select(f => _web.UrlOf(f).ToString()).ToArray();
 
         var (results, stats) = await client.ClassifyAsync(urls, mode, cancellationToken: Ct);
@@ -92,7 +89,7 @@ public sealed class ClassyPipelineTests : IAsyncLifetime
     [InlineData(Sequencing.Hybrid)]
     public async Task ClassifyAsync_LocalFilesInEachMode_GiveTheSameClassesAsInProcess(Sequencing mode)
     {
-        var client = new ClassyClient(_http, _stack.Endpoints) { BatchSize = 3 };
+        using var client = new ClassyClient(_stack.Endpoints, timeout: Limits.Step) { BatchSize = 3 };
 
         var (results, _) = await client.ClassifyAsync(_files, mode, cancellationToken: Ct);
 
@@ -107,7 +104,7 @@ public sealed class ClassyPipelineTests : IAsyncLifetime
     [Fact]
     public async Task ClassifyAsync_ClientSequencing_SendsTheTensorWhileServerSequencingSendsOnlyUrls()
     {
-        var client = new ClassyClient(_http, _stack.Endpoints) { BatchSize = 1 };
+        using var client = new ClassyClient(_stack.Endpoints, timeout: Limits.Step) { BatchSize = 1 };
         var urls = _files.Take(2).Select(f => _web.UrlOf(f).ToString()).ToArray();
 
         var (_, clientStats) = await client.ClassifyAsync(urls, Sequencing.Client, cancellationToken: Ct);
@@ -132,7 +129,7 @@ public sealed class ClassyPipelineTests : IAsyncLifetime
         var bad = Path.Combine(_dir.FullName, "broken.png");
         await File.WriteAllBytesAsync(bad, "this is not an image"u8.ToArray(), Ct);
         var images = new[] { _files[0], bad, _files[1] };
-        var client = new ClassyClient(_http, _stack.Endpoints) { BatchSize = 3 };
+        using var client = new ClassyClient(_stack.Endpoints, timeout: Limits.Step) { BatchSize = 3 };
 
         var (results, _) = await client.ClassifyAsync(images, mode, cancellationToken: Ct);
 
@@ -147,7 +144,7 @@ public sealed class ClassyPipelineTests : IAsyncLifetime
     public async Task ClassifyAsync_UrlThatIsMissing_FailsThatImageNamingTheUrl()
     {
         var missing = new Uri(_web.Address, "no-such-image.png").ToString();
-        var client = new ClassyClient(_http, _stack.Endpoints) { BatchSize = 2 };
+        using var client = new ClassyClient(_stack.Endpoints, timeout: Limits.Step) { BatchSize = 2 };
 
         var (results, _) = await client.ClassifyAsync([_web.UrlOf(_files[0]).ToString(), missing], Sequencing.Hybrid, cancellationToken: Ct);
 
