@@ -169,7 +169,8 @@ public sealed class ClassyClient : IDisposable
         return response.Outputs;
     }
 
-    private static Classification[] ToClassifications(string[] images, IReadOnlyList<GraphPipe.Tensor> outputs)
+    /// <summary>Reads <c>top_labels</c>/<c>top_scores</c> (first two outputs) into one result per image.</summary>
+    internal static Classification[] ToClassifications(string[] images, IReadOnlyList<GraphPipe.Tensor> outputs)
     {
         if (outputs.Count < 2 || !outputs[0].IsString || outputs[1].Type != GraphPipe.TensorType.Float32 || outputs[0].Shape.Length != 2)
         {

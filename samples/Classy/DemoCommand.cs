@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using GraphPipe.Imaging;
 using GraphPipe.Models;
+using GraphPipe.Stages;
 using Spectre.Console;
 
 namespace Classy;
@@ -74,9 +75,12 @@ internal static class DemoCommand
                 // One untimed call first, so connection set-up and JIT don't count against the mode.
                 await client.ClassifyAsync(urls[..1], mode, null, ct).ConfigureAwait(false);
                 var (results, stats) = await client.ClassifyAsync(urls, mode, null, ct).ConfigureAwait(false);
-                runs.Add(new ModeRun(mode, results, stats));
+                runs.Add(new ModeRun(mode.ToString().ToLowerInvariant(), results, stats));
             }
 
+            // The reference: the same preprocessing and the same model session, called in-process.
+            var inProcess = await ClassifyInProcessAsync(stack, options.Profile, files, Math.Max(1, parse.GetValue(batch)), ct).ConfigureAwait(false);
+            runs.Add(inProcess);
             var expected = files.Select(f => ExpectedLabel(f, stack.Model.Labels)).ToArray();
             var agree = Enumerable.Range(0, files.Length).All(i => runs.All(r => r.Results[i].Label == runs[0].Results[i].Label));
             var failed = runs.Sum(r => r.Results.Count(c => !c.Succeeded));
@@ -86,17 +90,21 @@ internal static class DemoCommand
                 {
                     images = files.Select(Path.GetFileName),
                     expected,
-                    modes = runs.Select(r => new { mode = r.Mode.ToString().ToLowerInvariant(), r.Stats, r.Results, correct = Correct(r, expected) }),
+                    modes = runs.Select(r => new { mode = r.Name, r.Stats, r.Results, correct = Correct(r, expected) }),
                     modesAgree = agree,
                 }));
             }
             else
             {
-                PrintResults(files, expected, runs);
+                if (files.Length <= MaxTableRows)
+                {
+                    PrintResults(files, expected, runs);
+                }
+
                 PrintModes(runs, expected);
                 AnsiConsole.MarkupLine(agree
-                    ? "[green]All three sequencing modes gave the same class for every image.[/]"
-                    : "[red]The sequencing modes disagree on some image.[/]");
+                    ? "[green]All three sequencing modes gave the same class for every image, and the same as the model in-process.[/]"
+                    : "[red]The sequencing modes disagree with each other or with the model in-process on some image.[/]");
             }
 
             if (failed > 0 || !agree)
@@ -110,7 +118,37 @@ internal static class DemoCommand
         return command;
     }
 
-    private sealed record ModeRun(Sequencing Mode, IReadOnlyList<Classification> Results, ClassyStats Stats);
+    /// <summary>Beyond this many images only the per-mode summary is printed.</summary>
+    private const int MaxTableRows = 40;
+
+    private sealed record ModeRun(string Name, IReadOnlyList<Classification> Results, ClassyStats Stats);
+
+    private static async Task<ModeRun> ClassifyInProcessAsync(ClassyStack stack, PreprocessProfile profile, string[] files, int batchSize, CancellationToken cancellationToken)
+    {
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        var results = new List<Classification>(files.Length);
+        var inputName = stack.Model.Metadata.Inputs[0].Name;
+        foreach (var batch in files.Chunk(batchSize))
+        {
+            var pixels = new float[batch.Length * profile.ElementsPerImage];
+            for (var i = 0; i < batch.Length; i++)
+            {
+                var bytes = await File.ReadAllBytesAsync(batch[i], cancellationToken).ConfigureAwait(false);
+                ImagePreprocessor.Preprocess(bytes, profile, pixels.AsSpan(i * profile.ElementsPerImage, profile.ElementsPerImage));
+            }
+
+            var input = GraphPipe.Tensor.Create<float>(pixels, [.. profile.Shape(batch.Length)]);
+            using var result = await stack.Model.InferAsync(new StageRequest([inputName], [input], [TopKLabelsStage.LabelsOutput, TopKLabelsStage.ScoresOutput], string.Empty), cancellationToken).ConfigureAwait(false);
+            if (!result.IsSuccess)
+            {
+                throw new InvalidDataException($"in-process model: {result.Error!.Message}");
+            }
+
+            results.AddRange(ClassyClient.ToClassifications(batch, result.Outputs));
+        }
+
+        return new ModeRun("in-process", results, new ClassyStats(files.Length, stopwatch.Elapsed, 0, 0, 0));
+    }
 
     private static void Status(bool quiet, string message)
     {
@@ -153,7 +191,7 @@ internal static class DemoCommand
 
         foreach (var run in runs)
         {
-            table.AddColumn(run.Mode.ToString().ToLowerInvariant());
+            table.AddColumn(run.Name);
         }
 
         for (var i = 0; i < files.Length; i++)
@@ -186,7 +224,7 @@ internal static class DemoCommand
         {
             var n = Math.Max(1, run.Stats.Images);
             table.AddRow(
-                run.Mode.ToString().ToLowerInvariant(),
+                run.Name,
                 run.Stats.Images.ToString(CultureInfo.InvariantCulture),
                 (run.Stats.Elapsed.TotalMilliseconds / n).ToString("0.0", CultureInfo.InvariantCulture),
                 Correct(run, expected) is { } c ? $"{c}/{expected.Count(e => e is not null)}" : "-",

@@ -213,22 +213,24 @@ internal static class Commands
     {
         var dataDir = DataDir();
         var perClass = new Option<int>("--per-class") { Description = "Images per class: the first K of each class in the test set", DefaultValueFactory = _ => 2 };
+        var first = new Option<int?>("--first") { Description = "Instead: the first N test images, whatever their class (e.g. to evaluate the pipeline with 'classy demo --images DIR')" };
         var output = new Option<string>("--out") { Description = "Directory for the PNG files and README.md", DefaultValueFactory = _ => "tests/assets/images/fashion" };
-        var command = new Command("export-samples", "Write the first test images of each class as 28x28 grayscale PNG files (INDEX-LABEL.png)") { dataDir, perClass, output };
+        var command = new Command("export-samples", "Write the first test images of each class as 28x28 grayscale PNG files (INDEX-LABEL.png)") { dataDir, perClass, first, output };
         command.SetAction(parse =>
         {
             var dir = parse.GetValue(dataDir)!;
             var images = FashionMnist.ReadImages(FashionMnist.FilePath(dir, train: false, images: true));
             var labels = FashionMnist.ReadLabels(FashionMnist.FilePath(dir, train: false, images: false));
-            var k = parse.GetValue(perClass);
+            var firstN = parse.GetValue(first);
+            var k = firstN ?? parse.GetValue(perClass);
             var outDir = Path.GetFullPath(parse.GetValue(output)!);
             Directory.CreateDirectory(outDir);
             var names = FashionMnist.Labels;
             var taken = new int[names.Count];
             var written = new List<string>();
-            for (var i = 0; i < labels.Length && taken.Any(t => t < k); i++)
+            for (var i = 0; i < labels.Length && (firstN is { } n ? i < n : taken.Any(t => t < k)); i++)
             {
-                if (taken[labels[i]] >= k) continue;
+                if (firstN is null && taken[labels[i]] >= k) continue;
                 taken[labels[i]]++;
                 var file = $"{i:D4}-{FashionMnist.Slug(names[labels[i]])}.png";
                 File.WriteAllBytes(Path.Combine(outDir, file), EncodePng(images.Image(i), images.Columns, images.Rows));
@@ -236,8 +238,12 @@ internal static class Commands
             }
 
             written.Sort(StringComparer.Ordinal);
-            File.WriteAllText(Path.Combine(outDir, "README.md"), SamplesReadme(k, written));
-            Console.Out.WriteLine($"wrote {written.Count} images and README.md to {outDir}");
+            if (firstN is null)
+            {
+                File.WriteAllText(Path.Combine(outDir, "README.md"), SamplesReadme(k, written));
+            }
+
+            Console.Out.WriteLine($"wrote {written.Count} images{(firstN is null ? " and README.md" : string.Empty)} to {outDir}");
             return 0;
         });
         return command;

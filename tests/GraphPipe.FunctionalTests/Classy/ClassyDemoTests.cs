@@ -31,7 +31,7 @@ public sealed class ClassyDemoTests
         var root = json.RootElement;
         Assert.True(root.GetProperty("modesAgree").GetBoolean());
         var modes = root.GetProperty("modes").EnumerateArray().ToArray();
-        Assert.Equal(["client", "server", "hybrid"], modes.Select(m => m.GetProperty("mode").GetString()));
+        Assert.Equal(["client", "server", "hybrid", "in-process"], modes.Select(m => m.GetProperty("mode").GetString()));
         var expectedLabels = await ClassifyInProcessAsync(samples);
         foreach (var mode in modes)
         {
