@@ -13,7 +13,7 @@ public sealed partial class DemoModelTests
     private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(90);
 
     [Fact]
-    public async Task ServeOnnxDemo_Cli_ServesTheDemoModelWithTopLabels()
+    public async Task ServeOnnxDemo_Cli_ServesMetadataAndTopLabelsOfTheDemoModel()
     {
         var ct = TestContext.Current.CancellationToken;
         using var child = StartCli(fixture.CacheDirectory, "serve", "onnx", "--demo", "--listen", "127.0.0.1:0", "--intra-op-threads", "1");
@@ -55,6 +55,17 @@ public sealed partial class DemoModelTests
             Assert.Equal(["top_labels", "top_scores", Demo.ProbsOutput, Demo.FeaturesOutput], metadata.Outputs.Select(o => o.Name));
             Assert.Equal([-1L, 5], metadata.Outputs[0].Shape);
             Assert.Equal([-1L, 10], metadata.Outputs[2].Shape);
+
+            // One sample the model gets right (0002, a trouser): the served top label names it.
+            var sample = fixture.Samples.Single(s => s.File == "0002-trouser.png");
+            var outputs = await client.InferAsync(
+                [new(Demo.InputName, Tensor.Create<float>(sample.Input, 1, 3, 224, 224))],
+                ["top_labels", "top_scores"],
+                cancellationToken: ct).WaitAsync(Limits.Step, ct);
+            Assert.Equal([1L, 5], outputs[0].Shape);
+            Assert.Equal("Trouser", outputs[0].ToStringArray()[0]);
+            var scores = outputs[1].ToArray<float>();
+            Assert.True(scores[0] > 0.1f && scores.SequenceEqual(scores.OrderDescending()), string.Join(", ", scores));
         }
         finally
         {
