@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using GraphPipe.Client;
 
 namespace GraphPipe.FunctionalTests;
@@ -12,7 +11,7 @@ public sealed partial class CliEndToEndTests
         using var server = Start("serve", "preprocess", "--profile", "vgg", "--listen", "127.0.0.1:0", "--parallelism", "1");
         try
         {
-            var url = await PreprocessUrlAsync(server);
+            var url = await server.ServingAddressAsync("preprocess", StartupTimeout);
             using var http = new HttpClient();
             var client = new GraphPipeClient(http, url);
 
@@ -40,7 +39,7 @@ public sealed partial class CliEndToEndTests
         using var server = Start("serve", "preprocess", "--listen", "127.0.0.1:0", "--next", model.Address.ToString(), "--parallelism", "1");
         try
         {
-            var url = await PreprocessUrlAsync(server);
+            var url = await server.ServingAddressAsync("preprocess", StartupTimeout);
             using var http = new HttpClient();
             var client = new GraphPipeClient(http, url);
             var jpeg = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "images", "photos", "rocket.jpg"));
@@ -57,20 +56,5 @@ public sealed partial class CliEndToEndTests
         {
             await server.KillAsync();
         }
-    }
-
-    /// <summary>The URL from the "graphpipe: serving 'preprocess' on URL" line (ServingUrl only knows add_mul).</summary>
-    private static async Task<Uri> PreprocessUrlAsync(CliProcess server)
-    {
-        var deadline = DateTime.UtcNow + StartupTimeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            var match = Regex.Match(server.Stdout, @"(?m)^graphpipe: serving 'preprocess' on (http://127\.0\.0\.1:\d+)\r?$");
-            if (match.Success) return new Uri(match.Groups[1].Value);
-            Assert.False(server.Process.HasExited, $"graphpipe exited before serving.\nstdout:\n{server.Stdout}\nstderr:\n{server.Stderr}");
-            await Task.Delay(100, Ct);
-        }
-
-        throw new TimeoutException($"graphpipe did not report serving.\nstdout:\n{server.Stdout}\nstderr:\n{server.Stderr}");
     }
 }

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Runtime.InteropServices;
-using System.Text;
-using System.Text.RegularExpressions;
 using GraphPipe.Cli;
 
 namespace GraphPipe.FunctionalTests;
@@ -13,7 +9,7 @@ public sealed partial class CliEndToEndTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static string CliDll => Path.Combine(AppContext.BaseDirectory, "graphpipe.dll");
+    private static string CliDll => CliProcess.GraphPipeDll;
 
     [Fact]
     public void Build_TestOutput_ContainsTheCliAndItsRuntimeConfig()
@@ -31,6 +27,7 @@ public sealed partial class CliEndToEndTests
         try
         {
             var url = await server.ServingUrl.WaitAsync(StartupTimeout, Ct);
+            Assert.Equal("add_mul", server.ServingName);
 
             var metadata = await RunAsync("metadata", url).WaitAsync(StartupTimeout, Ct);
             Assert.True(metadata.ExitCode == 0, metadata.Describe());
@@ -104,142 +101,8 @@ public sealed partial class CliEndToEndTests
         Assert.Contains("'--bogus'", line, StringComparison.Ordinal);
     }
 
-    [GeneratedRegex(@"^graphpipe: serving 'add_mul' on (http://127\.0\.0\.1:\d+)$")]
-    private static partial Regex ServingLine();
-
-    private sealed record CliResult(int ExitCode, string Stdout, string Stderr)
-    {
-        public string[] StderrLines => Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-        public string Describe() => $"exit code {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
-    }
-
     /// <summary>Runs the CLI to completion (killing it if the test gives up) and captures its output.</summary>
-    private static async Task<CliResult> RunAsync(params string[] args)
-    {
-        using var child = Start(args);
-        try
-        {
-            await child.Process.WaitForExitAsync(Ct).WaitAsync(StartupTimeout, Ct);
-            // WaitForExitAsync also waits for the redirected streams to reach end of file.
-            return new CliResult(child.Process.ExitCode, child.Stdout, child.Stderr);
-        }
-        finally
-        {
-            await child.KillAsync();
-        }
-    }
+    private static Task<CliResult> RunAsync(params string[] args) => CliProcess.RunAsync(CliDll, args, environment: null, StartupTimeout);
 
-    private static CliProcess Start(params string[] args)
-    {
-        var info = new ProcessStartInfo(DotnetHost())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        info.ArgumentList.Add(CliDll);
-        foreach (var arg in args) info.ArgumentList.Add(arg);
-        // Every serve option also reads a GP_* variable: keep the caller's environment out of the test.
-        foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("GP_", StringComparison.Ordinal)).ToArray())
-        {
-            info.Environment.Remove(name);
-        }
-
-        return new CliProcess(info);
-    }
-
-    /// <summary>The dotnet host running this test (so the child uses the same runtime), else the one on PATH.</summary>
-    private static string DotnetHost()
-    {
-        var exe = OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet";
-        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } hostPath && File.Exists(hostPath))
-        {
-            return hostPath;
-        }
-
-        if (Environment.ProcessPath is { } processPath && Path.GetFileName(processPath) == exe)
-        {
-            return processPath;
-        }
-
-        // The shared framework lives in <root>/shared/Microsoft.NETCore.App/<version>/.
-        var root = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
-        var candidate = Path.Combine(root, exe);
-        return File.Exists(candidate) ? candidate : exe;
-    }
-
-    /// <summary>A started CLI process whose output is collected line by line.</summary>
-    private sealed class CliProcess : IDisposable
-    {
-        private readonly StringBuilder _stdout = new();
-        private readonly StringBuilder _stderr = new();
-        private readonly TaskCompletionSource<string> _servingUrl = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public CliProcess(ProcessStartInfo info)
-        {
-            Process = new Process { StartInfo = info };
-            Process.OutputDataReceived += (_, e) =>
-            {
-                if (e.Data is null)
-                {
-                    _servingUrl.TrySetException(new InvalidOperationException($"graphpipe closed its output before serving.\nstdout:\n{Stdout}\nstderr:\n{Stderr}"));
-                    return;
-                }
-
-                lock (_stdout) _stdout.AppendLine(e.Data);
-                var match = ServingLine().Match(e.Data);
-                if (match.Success) _servingUrl.TrySetResult(match.Groups[1].Value);
-            };
-            Process.ErrorDataReceived += (_, e) =>
-            {
-                if (e.Data is not null)
-                {
-                    lock (_stderr) _stderr.AppendLine(e.Data);
-                }
-            };
-            Process.Start();
-            Process.StandardInput.Close();
-            Process.BeginOutputReadLine();
-            Process.BeginErrorReadLine();
-        }
-
-        public Process Process { get; }
-
-        /// <summary>The URL from the "graphpipe: serving 'add_mul' on URL" line.</summary>
-        public Task<string> ServingUrl => _servingUrl.Task;
-
-        public string Stdout
-        {
-            get { lock (_stdout) return _stdout.ToString(); }
-        }
-
-        public string Stderr
-        {
-            get { lock (_stderr) return _stderr.ToString(); }
-        }
-
-        public async Task KillAsync()
-        {
-            try
-            {
-                if (!Process.HasExited)
-                {
-                    Process.Kill(entireProcessTree: true);
-                }
-
-                await Process.WaitForExitAsync(CancellationToken.None).WaitAsync(Limits.Step, CancellationToken.None);
-            }
-            catch (InvalidOperationException)
-            {
-                // Never started or already gone.
-            }
-        }
-
-        public void Dispose() => Process.Dispose();
-    }
+    private static CliProcess Start(params string[] args) => CliProcess.Start(CliDll, args);
 }

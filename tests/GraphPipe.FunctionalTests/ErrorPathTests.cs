@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using GraphPipe.Client;
+using GraphPipe.Server;
 using GraphPipe.Wire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -17,13 +18,19 @@ public sealed class ErrorPathTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    /// <summary>POSTs <paramref name="body"/> to a fresh loopback server for <paramref name="model"/> and returns the answer.</summary>
+    private static async Task<RawResponse> PostToModelAsync(string model, byte[] body, Action<GraphPipeServerOptions>? configure = null)
+    {
+        await using var server = await LoopbackServer.StartOnnxAsync(model, configure).WaitAsync(Limits.Step, Ct);
+        return await RawHttp.PostAsync(server.Http, server.Address, body, Ct).WaitAsync(Limits.Step, Ct);
+    }
+
     [Fact]
     public async Task Infer_WrongElementType_Returns400NamingInputAndBothTypes()
     {
-        await using var server = await LoopbackServer.StartOnnxAsync("add_mul.onnx").WaitAsync(Limits.Step, Ct);
         var body = RawHttp.Encode(new InferRequest { Inputs = [Tensor.Create<int>([1, 2, 3, 4], 1, 4)] });
 
-        var response = await RawHttp.PostAsync(server.Http, server.Address, body, Ct).WaitAsync(Limits.Step, Ct);
+        var response = await PostToModelAsync("add_mul.onnx", body);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.StartsWith("[add_mul] ", response.Text, StringComparison.Ordinal);
@@ -35,10 +42,9 @@ public sealed class ErrorPathTests
     [Fact]
     public async Task Infer_FixedBatchGivenTwoRows_Returns400NamingExpectedAndReceivedShapes()
     {
-        await using var server = await LoopbackServer.StartOnnxAsync("fixed_batch.onnx").WaitAsync(Limits.Step, Ct);
         var body = RawHttp.Encode(new InferRequest { Inputs = [Tensor.Create<float>(new float[8], 2, 4)] });
 
-        var response = await RawHttp.PostAsync(server.Http, server.Address, body, Ct).WaitAsync(Limits.Step, Ct);
+        var response = await PostToModelAsync("fixed_batch.onnx", body);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.StartsWith("[fixed_batch] ", response.Text, StringComparison.Ordinal);
@@ -50,10 +56,9 @@ public sealed class ErrorPathTests
     [Fact]
     public async Task Infer_AddMulGivenFiveColumns_Returns400NamingExpectedAndReceivedShapes()
     {
-        await using var server = await LoopbackServer.StartOnnxAsync("add_mul.onnx").WaitAsync(Limits.Step, Ct);
         var body = RawHttp.Encode(new InferRequest { Inputs = [Tensor.Create<float>(new float[10], 2, 5)] });
 
-        var response = await RawHttp.PostAsync(server.Http, server.Address, body, Ct).WaitAsync(Limits.Step, Ct);
+        var response = await PostToModelAsync("add_mul.onnx", body);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.Contains("'x'", response.Text, StringComparison.Ordinal);
@@ -64,10 +69,9 @@ public sealed class ErrorPathTests
     [Fact]
     public async Task Infer_UnknownOutputName_Returns400NamingIt()
     {
-        await using var server = await LoopbackServer.StartOnnxAsync("add_mul.onnx").WaitAsync(Limits.Step, Ct);
         var body = RawHttp.Encode(new InferRequest { Inputs = [Tensor.Create<float>(new float[4], 1, 4)], OutputNames = ["y", "no_such_output"] });
 
-        var response = await RawHttp.PostAsync(server.Http, server.Address, body, Ct).WaitAsync(Limits.Step, Ct);
+        var response = await PostToModelAsync("add_mul.onnx", body);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.Contains("'no_such_output'", response.Text, StringComparison.Ordinal);
@@ -77,7 +81,6 @@ public sealed class ErrorPathTests
     [Fact]
     public async Task Infer_EmptyOutputName_Returns400SayingTheNameIsEmpty()
     {
-        await using var server = await LoopbackServer.StartOnnxAsync("multi_io.onnx").WaitAsync(Limits.Step, Ct);
         var body = RawHttp.Encode(new InferRequest
         {
             InputNames = ["a", "b", "k"],
@@ -85,7 +88,7 @@ public sealed class ErrorPathTests
             OutputNames = ["sum", string.Empty],
         });
 
-        var response = await RawHttp.PostAsync(server.Http, server.Address, body, Ct).WaitAsync(Limits.Step, Ct);
+        var response = await PostToModelAsync("multi_io.onnx", body);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.Contains("output name 1 is empty", response.Text, StringComparison.Ordinal);
@@ -94,10 +97,9 @@ public sealed class ErrorPathTests
     [Fact]
     public async Task Infer_UnknownInputName_Returns400NamingItAndTheRealInputs()
     {
-        await using var server = await LoopbackServer.StartOnnxAsync("add_mul.onnx").WaitAsync(Limits.Step, Ct);
         var body = RawHttp.Encode(new InferRequest { InputNames = ["not_x"], Inputs = [Tensor.Create<float>(new float[4], 1, 4)] });
 
-        var response = await RawHttp.PostAsync(server.Http, server.Address, body, Ct).WaitAsync(Limits.Step, Ct);
+        var response = await PostToModelAsync("add_mul.onnx", body);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.Contains("'not_x'", response.Text, StringComparison.Ordinal);
@@ -107,14 +109,13 @@ public sealed class ErrorPathTests
     [Fact]
     public async Task Infer_MultiIoWithoutK_Returns400NamingTheMissingInput()
     {
-        await using var server = await LoopbackServer.StartOnnxAsync("multi_io.onnx").WaitAsync(Limits.Step, Ct);
         var body = RawHttp.Encode(new InferRequest
         {
             InputNames = ["a", "b"],
             Inputs = [Tensor.Create<float>(new float[3], 1, 3), Tensor.Create<float>(new float[3], 1, 3)],
         });
 
-        var response = await RawHttp.PostAsync(server.Http, server.Address, body, Ct).WaitAsync(Limits.Step, Ct);
+        var response = await PostToModelAsync("multi_io.onnx", body);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.Contains("missing", response.Text, StringComparison.Ordinal);
@@ -124,10 +125,9 @@ public sealed class ErrorPathTests
     [Fact]
     public async Task Infer_NoInputTensors_Returns400ListingTheInputs()
     {
-        await using var server = await LoopbackServer.StartOnnxAsync("add_mul.onnx").WaitAsync(Limits.Step, Ct);
         var body = RawHttp.Encode(new InferRequest());
 
-        var response = await RawHttp.PostAsync(server.Http, server.Address, body, Ct).WaitAsync(Limits.Step, Ct);
+        var response = await PostToModelAsync("add_mul.onnx", body);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.Contains("no input tensors", response.Text, StringComparison.Ordinal);
@@ -141,11 +141,10 @@ public sealed class ErrorPathTests
     [InlineData(1000)]
     public async Task Post_RandomBytes_Returns400SayingTheMessageIsMalformed(int length)
     {
-        await using var server = await LoopbackServer.StartOnnxAsync("add_mul.onnx").WaitAsync(Limits.Step, Ct);
         var body = new byte[length];
         new Random(4711 + length).NextBytes(body);
 
-        var response = await RawHttp.PostAsync(server.Http, server.Address, body, Ct).WaitAsync(Limits.Step, Ct);
+        var response = await PostToModelAsync("add_mul.onnx", body);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.StartsWith("[add_mul] Malformed GraphPipe message", response.Text, StringComparison.Ordinal);
@@ -154,11 +153,10 @@ public sealed class ErrorPathTests
     [Fact]
     public async Task Post_TensorWhoseByteSizeOverflows_Returns400SayingTheDataDoesNotMatchTheShape()
     {
-        await using var server = await LoopbackServer.StartOnnxAsync("add_mul.onnx").WaitAsync(Limits.Step, Ct);
         // 2^60 x 4 float32 elements need 2^64 bytes: a 64-bit product wraps to 0, which an empty data vector "matches".
         var body = RawRequests.InferWithRawTensor("x", (byte)TensorType.Float32, [1L << 60, 4], []);
 
-        var response = await RawHttp.PostAsync(server.Http, server.Address, body, Ct).WaitAsync(Limits.Step, Ct);
+        var response = await PostToModelAsync("add_mul.onnx", body);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.Contains("Malformed GraphPipe message", response.Text, StringComparison.Ordinal);
@@ -168,11 +166,10 @@ public sealed class ErrorPathTests
     [Fact]
     public async Task Post_OversizedBodyWithContentLength_Returns413MentioningTheLimit()
     {
-        await using var server = await LoopbackServer.StartOnnxAsync("add_mul.onnx", o => o.MaxRequestBytes = 4096).WaitAsync(Limits.Step, Ct);
         var body = RawHttp.Encode(new InferRequest { Inputs = [Tensor.Create<float>(new float[400 * 4], 400, 4)] });
         Assert.True(body.Length > 4096);
 
-        var response = await RawHttp.PostAsync(server.Http, server.Address, body, Ct).WaitAsync(Limits.Step, Ct);
+        var response = await PostToModelAsync("add_mul.onnx", body, o => o.MaxRequestBytes = 4096);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.Status);
         Assert.StartsWith("[add_mul] ", response.Text, StringComparison.Ordinal);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using GraphPipe.Imaging;
 using GraphPipe.Models;
@@ -24,10 +23,10 @@ public sealed class ClassyDemoTests
         var samples = Directory.GetFiles(SamplesDirectory, "*.png").Order(StringComparer.Ordinal).ToArray();
         Assert.NotEmpty(samples);
 
-        var (exitCode, stdout, stderr) = await RunClassyAsync("demo", "--json", "--images", SamplesDirectory, "--batch", "4");
+        var run = await RunClassyAsync("demo", "--json", "--images", SamplesDirectory, "--batch", "4");
 
-        Assert.True(exitCode == 0, $"exit {exitCode}\nstdout:\n{stdout}\nstderr:\n{stderr}");
-        using var json = JsonDocument.Parse(stdout);
+        Assert.True(run.ExitCode == 0, run.Describe());
+        using var json = JsonDocument.Parse(run.Stdout);
         var root = json.RootElement;
         Assert.True(root.GetProperty("modesAgree").GetBoolean());
         var modes = root.GetProperty("modes").EnumerateArray().ToArray();
@@ -81,29 +80,6 @@ public sealed class ClassyDemoTests
         return labels;
     }
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunClassyAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "classy.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["NO_COLOR"] = "1";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(Ct);
-        var stderr = process.StandardError.ReadToEndAsync(Ct);
-        try
-        {
-            await process.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromMinutes(4), Ct);
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<CliResult> RunClassyAsync(params string[] args)
+        => CliProcess.RunAsync(CliProcess.ClassyDll, args, new Dictionary<string, string> { ["NO_COLOR"] = "1" }, TimeSpan.FromMinutes(4));
 }

@@ -18,20 +18,25 @@ public sealed class DownloaderServingTests : IAsyncLifetime
 
     public async ValueTask DisposeAsync() => await _origin.DisposeAsync();
 
-    private static DownloaderOptions Local(Action<DownloaderOptions>? configure = null)
-    {
-        var options = new DownloaderOptions { Policy = NetworkPolicy.AllowAll };
-        configure?.Invoke(options);
-        return options;
-    }
-
     private static Task<RawResponse> PostUrlsAsync(LoopbackServer server, string config, params string[] urls)
         => RawHttp.PostAsync(server.Http, server.Address, RawHttp.Encode(new InferRequest { Config = config, Inputs = [Tensor.FromStrings(urls)] }), Ct);
+
+    /// <summary>Server sequencing: the downloader in front forwards every request to <paramref name="next"/>.</summary>
+    private static Task<LoopbackServer> StartForwardingToAsync(DownloaderStage downloader, HttpClient http, Uri next)
+        => LoopbackServer.StartAsync(new ForwardingStage(downloader, new GraphPipeClient(http, next), new GraphPipeClient(http, next), new ForwardingOptions { Next = next }));
+
+    /// <summary>Hybrid sequencing: the downloader in front forwards to the next stage a request's config names, as far as <paramref name="configPolicy"/> allows.</summary>
+    private static Task<LoopbackServer> StartForwardingByConfigAsync(DownloaderStage downloader, HttpClient trusted, HttpClient untrusted, NetworkPolicy configPolicy)
+    {
+        var placeholder = new Uri("http://127.0.0.1/");
+        return LoopbackServer.StartAsync(new ForwardingStage(downloader, new GraphPipeClient(trusted, placeholder), new GraphPipeClient(untrusted, placeholder),
+            new ForwardingOptions { ConfigPolicy = configPolicy }));
+    }
 
     [Fact]
     public async Task Serve_Urls_ClientReceivesTheImagesInOrder()
     {
-        using var stage = new DownloaderStage(Local());
+        using var stage = new DownloaderStage(ImageServer.LocalOptions());
         await using var server = await LoopbackServer.StartAsync(stage);
 
         var images = await server.Client.InferAsync(Tensor.FromStrings(_origin.Url("img/4"), _origin.Url("ok.png")), cancellationToken: Ct);
@@ -51,7 +56,7 @@ public sealed class DownloaderServingTests : IAsyncLifetime
     [InlineData("redirect-loop", HttpStatusCode.BadRequest, "more than 3 redirects")]
     public async Task Serve_FailingUrl_AnswersStatusAndMessageNamingTheUrl(string path, HttpStatusCode status, string reason)
     {
-        using var stage = new DownloaderStage(Local(o => { o.Timeout = TimeSpan.FromMilliseconds(300); o.MaxBytesPerImage = 4096; }));
+        using var stage = new DownloaderStage(ImageServer.LocalOptions(o => { o.Timeout = TimeSpan.FromMilliseconds(300); o.MaxBytesPerImage = 4096; }));
         await using var server = await LoopbackServer.StartAsync(stage);
         var url = _origin.Url(path);
 
@@ -80,11 +85,9 @@ public sealed class DownloaderServingTests : IAsyncLifetime
     {
         var next = new CapturingStage();
         await using var nextServer = await LoopbackServer.StartAsync(next);
-        using var downloader = new DownloaderStage(Local());
+        using var downloader = new DownloaderStage(ImageServer.LocalOptions());
         using var http = new HttpClient();
-        var forwarding = new ForwardingStage(downloader, new GraphPipeClient(http, nextServer.Address), new GraphPipeClient(http, nextServer.Address),
-            new ForwardingOptions { Next = nextServer.Address });
-        await using var front = await LoopbackServer.StartAsync(forwarding);
+        await using var front = await StartForwardingToAsync(downloader, http, nextServer.Address);
 
         var answer = await front.Client.InferAsync(Tensor.FromStrings(_origin.Url("ok.png"), _origin.Url("img/9")), cancellationToken: Ct);
 
@@ -98,12 +101,10 @@ public sealed class DownloaderServingTests : IAsyncLifetime
     {
         var next = new CapturingStage();
         await using var nextServer = await LoopbackServer.StartAsync(next);
-        using var downloader = new DownloaderStage(Local());
+        using var downloader = new DownloaderStage(ImageServer.LocalOptions());
         using var trusted = new HttpClient();
         using var untrusted = new HttpClient(NetworkPolicy.AllowAll.CreateHandler());
-        var forwarding = new ForwardingStage(downloader, new GraphPipeClient(trusted, new Uri("http://127.0.0.1/")), new GraphPipeClient(untrusted, new Uri("http://127.0.0.1/")),
-            new ForwardingOptions { ConfigPolicy = NetworkPolicy.AllowAll });
-        await using var front = await LoopbackServer.StartAsync(forwarding);
+        await using var front = await StartForwardingByConfigAsync(downloader, trusted, untrusted, NetworkPolicy.AllowAll);
 
         var answer = await front.Client.InferAsync(Tensor.FromStrings(_origin.Url("img/1"), _origin.Url("img/2"), _origin.Url("img/3")), nextServer.Address.ToString(), Ct);
 
@@ -117,12 +118,10 @@ public sealed class DownloaderServingTests : IAsyncLifetime
     {
         var next = new CapturingStage();
         await using var nextServer = await LoopbackServer.StartAsync(next);
-        using var downloader = new DownloaderStage(Local());
+        using var downloader = new DownloaderStage(ImageServer.LocalOptions());
         using var trusted = new HttpClient();
         using var untrusted = new HttpClient(new NetworkPolicy().CreateHandler());
-        var forwarding = new ForwardingStage(downloader, new GraphPipeClient(trusted, new Uri("http://127.0.0.1/")), new GraphPipeClient(untrusted, new Uri("http://127.0.0.1/")),
-            new ForwardingOptions { ConfigPolicy = new NetworkPolicy() });
-        await using var front = await LoopbackServer.StartAsync(forwarding);
+        await using var front = await StartForwardingByConfigAsync(downloader, trusted, untrusted, new NetworkPolicy());
 
         var response = await PostUrlsAsync(front, nextServer.Address.ToString(), _origin.Url("ok.png"));
 
@@ -138,11 +137,9 @@ public sealed class DownloaderServingTests : IAsyncLifetime
     {
         var next = new CapturingStage();
         await using var nextServer = await LoopbackServer.StartAsync(next);
-        using var downloader = new DownloaderStage(Local());
+        using var downloader = new DownloaderStage(ImageServer.LocalOptions());
         using var http = new HttpClient();
-        var forwarding = new ForwardingStage(downloader, new GraphPipeClient(http, nextServer.Address), new GraphPipeClient(http, nextServer.Address),
-            new ForwardingOptions { Next = nextServer.Address });
-        await using var front = await LoopbackServer.StartAsync(forwarding);
+        await using var front = await StartForwardingToAsync(downloader, http, nextServer.Address);
         var url = _origin.Url("status/404");
 
         var response = await PostUrlsAsync(front, string.Empty, url);

@@ -17,14 +17,6 @@ public sealed class DownloaderStageTests : IAsyncLifetime
 
     public async ValueTask DisposeAsync() => await _origin.DisposeAsync();
 
-    /// <summary>Options for tests against the loopback origin: private networks allowed, limits as given.</summary>
-    private static DownloaderOptions Local(Action<DownloaderOptions>? configure = null)
-    {
-        var options = new DownloaderOptions { Policy = NetworkPolicy.AllowAll };
-        configure?.Invoke(options);
-        return options;
-    }
-
     private static StageRequest Request(params string[] urls) => Request(Tensor.FromStrings(urls));
 
     private static StageRequest Request(Tensor urls, string config = "") => new(["urls"], [urls], ["images"], config);
@@ -48,7 +40,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
         var ids = Enumerable.Range(1, 12).ToArray();
         var urls = ids.Select(id => _origin.Url($"img/{id}")).Prepend(_origin.Url("ok.png")).ToArray();
 
-        using var result = await RunAsync(Local(), urls);
+        using var result = await RunAsync(ImageServer.LocalOptions(), urls);
 
         Assert.True(result.IsSuccess, result.Error?.Message);
         var images = Assert.Single(result.Outputs);
@@ -65,7 +57,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     public async Task InferAsync_MatrixOfUrls_ReturnsOneImagePerUrlRowMajor()
     {
         var urls = Tensor.FromStrings(new[] { "img/1", "img/2", "img/3", "img/4" }.Select(p => (ReadOnlyMemory<byte>)System.Text.Encoding.UTF8.GetBytes(_origin.Url(p))).ToArray(), [2, 2]);
-        using var stage = new DownloaderStage(Local());
+        using var stage = new DownloaderStage(ImageServer.LocalOptions());
 
         using var result = await stage.InferAsync(Request(urls), Ct);
 
@@ -78,7 +70,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     [Fact]
     public async Task InferAsync_NoUrls_ReturnsAnEmptyTensorWithoutNetworkTraffic()
     {
-        using var result = await RunAsync(Local());
+        using var result = await RunAsync(ImageServer.LocalOptions());
 
         Assert.True(result.IsSuccess, result.Error?.Message);
         Assert.Equal([0L], Assert.Single(result.Outputs).Shape);
@@ -90,7 +82,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     [InlineData("notype/5")]
     public async Task InferAsync_OctetStreamOrNoContentType_IsAccepted(string path)
     {
-        using var result = await RunAsync(Local(), _origin.Url(path));
+        using var result = await RunAsync(ImageServer.LocalOptions(), _origin.Url(path));
 
         Assert.True(result.IsSuccess, result.Error?.Message);
         Assert.Equal(ImageServer.ImageBytes(5), result.Outputs[0].Strings[0].ToArray());
@@ -101,7 +93,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     {
         var url = _origin.Url("status/404");
 
-        using var result = await RunAsync(Local(), _origin.Url("ok.png"), url);
+        using var result = await RunAsync(ImageServer.LocalOptions(), _origin.Url("ok.png"), url);
 
         var error = AssertFailure(result, StageErrorKind.InvalidInput);
         Assert.Equal($"url 1 ({url}): HTTP 404 Not Found", error.Message);
@@ -112,7 +104,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     {
         var url = _origin.Url("status/503");
 
-        using var result = await RunAsync(Local(), url);
+        using var result = await RunAsync(ImageServer.LocalOptions(), url);
 
         var error = AssertFailure(result, StageErrorKind.Upstream);
         Assert.Equal($"url 0 ({url}): HTTP 503 Service Unavailable", error.Message);
@@ -121,7 +113,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     [Fact]
     public async Task InferAsync_NothingListening_FailsAsUpstreamSayingItCouldNotConnect()
     {
-        using var result = await RunAsync(Local(), "http://127.0.0.1:1/x.png");
+        using var result = await RunAsync(ImageServer.LocalOptions(), "http://127.0.0.1:1/x.png");
 
         var error = AssertFailure(result, StageErrorKind.Upstream);
         Assert.StartsWith("url 0 (http://127.0.0.1:1/x.png): could not connect", error.Message, StringComparison.Ordinal);
@@ -135,7 +127,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
         var url = _origin.Url(path);
         var clock = Stopwatch.StartNew();
 
-        using var result = await RunAsync(Local(o => o.Timeout = TimeSpan.FromMilliseconds(300)), url);
+        using var result = await RunAsync(ImageServer.LocalOptions(o => o.Timeout = TimeSpan.FromMilliseconds(300)), url);
 
         var error = AssertFailure(result, StageErrorKind.Timeout);
         Assert.Equal($"url 0 ({url}): timed out after 0.3s", error.Message);
@@ -145,7 +137,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     [Fact]
     public async Task InferAsync_CallerCancels_ThrowsOperationCanceled()
     {
-        using var stage = new DownloaderStage(Local());
+        using var stage = new DownloaderStage(ImageServer.LocalOptions());
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         cancel.CancelAfter(TimeSpan.FromMilliseconds(200));
 
@@ -159,7 +151,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     {
         var url = _origin.Url(path);
 
-        using var result = await RunAsync(Local(o => o.MaxBytesPerImage = 10_000), url);
+        using var result = await RunAsync(ImageServer.LocalOptions(o => o.MaxBytesPerImage = 10_000), url);
 
         var error = AssertFailure(result, StageErrorKind.InvalidInput);
         Assert.Equal($"url 0 ({url}): {reason}", error.Message);
@@ -170,7 +162,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     [InlineData("chunked/10000")]
     public async Task InferAsync_BodyExactlyAtTheLimit_IsAccepted(string path)
     {
-        using var result = await RunAsync(Local(o => o.MaxBytesPerImage = 10_000), _origin.Url(path));
+        using var result = await RunAsync(ImageServer.LocalOptions(o => o.MaxBytesPerImage = 10_000), _origin.Url(path));
 
         Assert.True(result.IsSuccess, result.Error?.Message);
         Assert.Equal(10_000, result.Outputs[0].Strings[0].Length);
@@ -179,7 +171,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     [Fact]
     public async Task InferAsync_RequestTotalOverTheLimit_Fails()
     {
-        using var result = await RunAsync(Local(o => o.MaxBytesPerRequest = 10_000), _origin.Url("big/4000"), _origin.Url("chunked/4000"), _origin.Url("big/4000"));
+        using var result = await RunAsync(ImageServer.LocalOptions(o => o.MaxBytesPerRequest = 10_000), _origin.Url("big/4000"), _origin.Url("chunked/4000"), _origin.Url("big/4000"));
 
         var error = AssertFailure(result, StageErrorKind.InvalidInput);
         Assert.EndsWith("the request's downloads are larger than 10000 bytes in total", error.Message, StringComparison.Ordinal);
@@ -190,7 +182,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     {
         var url = _origin.Url("html");
 
-        using var result = await RunAsync(Local(), url);
+        using var result = await RunAsync(ImageServer.LocalOptions(), url);
 
         var error = AssertFailure(result, StageErrorKind.InvalidInput);
         Assert.StartsWith($"url 0 ({url}): content type text/html is not an image", error.Message, StringComparison.Ordinal);
@@ -199,7 +191,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     [Fact]
     public async Task InferAsync_HtmlPageWithContentTypeCheckOff_ReturnsTheBytes()
     {
-        using var result = await RunAsync(Local(o => o.CheckContentType = false), _origin.Url("html"));
+        using var result = await RunAsync(ImageServer.LocalOptions(o => o.CheckContentType = false), _origin.Url("html"));
 
         Assert.True(result.IsSuccess, result.Error?.Message);
         Assert.StartsWith("<html>", System.Text.Encoding.UTF8.GetString(result.Outputs[0].Strings[0].Span), StringComparison.Ordinal);
@@ -213,7 +205,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     [InlineData("")]
     public async Task InferAsync_NotAnHttpUrl_FailsBeforeAnyDownload(string url)
     {
-        using var result = await RunAsync(Local(), _origin.Url("ok.png"), url);
+        using var result = await RunAsync(ImageServer.LocalOptions(), _origin.Url("ok.png"), url);
 
         var error = AssertFailure(result, StageErrorKind.InvalidInput);
         Assert.Equal($"url 1 ({url}): not an http(s) URL", error.Message);
@@ -223,7 +215,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     [Fact]
     public async Task InferAsync_InvalidUtf8_FailsBeforeAnyDownload()
     {
-        using var stage = new DownloaderStage(Local());
+        using var stage = new DownloaderStage(ImageServer.LocalOptions());
         var urls = Tensor.FromStrings([(ReadOnlyMemory<byte>)System.Text.Encoding.UTF8.GetBytes(_origin.Url("ok.png")), new byte[] { 0x68, 0xFF, 0xFE }]);
 
         using var result = await stage.InferAsync(Request(urls), Ct);
@@ -239,7 +231,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     {
         var url = "ftp://example.com/\n" + new string('a', 1000);
 
-        using var result = await RunAsync(Local(), url);
+        using var result = await RunAsync(ImageServer.LocalOptions(), url);
 
         var error = AssertFailure(result, StageErrorKind.InvalidInput);
         Assert.DoesNotContain('\n', error.Message);
@@ -250,7 +242,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     [Fact]
     public async Task InferAsync_UrlWithCredentials_IsRefused()
     {
-        using var result = await RunAsync(Local(), $"http://user:secret@127.0.0.1:{_origin.Port}/ok.png");
+        using var result = await RunAsync(ImageServer.LocalOptions(), $"http://user:secret@127.0.0.1:{_origin.Port}/ok.png");
 
         var error = AssertFailure(result, StageErrorKind.InvalidInput);
         Assert.Contains("credentials", error.Message, StringComparison.Ordinal);
@@ -260,7 +252,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     [Fact]
     public async Task InferAsync_NonStringInput_FailsNamingTheInput()
     {
-        using var stage = new DownloaderStage(Local());
+        using var stage = new DownloaderStage(ImageServer.LocalOptions());
 
         using var result = await stage.InferAsync(Request(Tensor.Create(new[] { 1f, 2f })), Ct);
 
@@ -273,7 +265,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     {
         var urls = Enumerable.Range(0, 5).Select(i => _origin.Url($"img/{i}")).ToArray();
 
-        using var result = await RunAsync(Local(o => o.MaxUrlsPerRequest = 4), urls);
+        using var result = await RunAsync(ImageServer.LocalOptions(o => o.MaxUrlsPerRequest = 4), urls);
 
         var error = AssertFailure(result, StageErrorKind.InvalidInput);
         Assert.Equal("input 'urls' has 5 URLs; at most 4 are allowed per request", error.Message);
@@ -379,7 +371,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     [Fact]
     public async Task InferAsync_RedirectsWithinTheLimit_AreFollowed()
     {
-        using var result = await RunAsync(Local(), _origin.Url("redirect-chain/3"), _origin.Url($"redirect?to={Uri.EscapeDataString("/img/7")}"));
+        using var result = await RunAsync(ImageServer.LocalOptions(), _origin.Url("redirect-chain/3"), _origin.Url($"redirect?to={Uri.EscapeDataString("/img/7")}"));
 
         Assert.True(result.IsSuccess, result.Error?.Message);
         Assert.Equal(ImageServer.Png, result.Outputs[0].Strings[0].ToArray());
@@ -393,7 +385,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     {
         var url = _origin.Url(path);
 
-        using var result = await RunAsync(Local(), url);
+        using var result = await RunAsync(ImageServer.LocalOptions(), url);
 
         var error = AssertFailure(result, StageErrorKind.InvalidInput);
         Assert.Equal($"url 0 ({url}): more than 3 redirects", error.Message);
@@ -405,7 +397,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     {
         var urls = Enumerable.Range(0, 12).Select(i => _origin.Url($"counted/{i}")).ToArray();
 
-        using var result = await RunAsync(Local(o => o.MaxConcurrencyPerRequest = 3), urls);
+        using var result = await RunAsync(ImageServer.LocalOptions(o => o.MaxConcurrencyPerRequest = 3), urls);
 
         Assert.True(result.IsSuccess, result.Error?.Message);
         Assert.InRange(_origin.MaxInFlight, 2, 3);
@@ -415,7 +407,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     [Fact]
     public async Task InferAsync_GlobalLimit_IsHonouredAcrossRequests()
     {
-        using var stage = new DownloaderStage(Local(o => o.MaxConcurrency = 2));
+        using var stage = new DownloaderStage(ImageServer.LocalOptions(o => o.MaxConcurrency = 2));
         var requests = Enumerable.Range(0, 3)
             .Select(r => stage.InferAsync(Request(Enumerable.Range(0, 4).Select(i => _origin.Url($"counted/{(r * 10) + i}")).ToArray()), Ct).AsTask())
             .ToArray();
@@ -430,7 +422,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     [Fact]
     public async Task Dispose_Result_ReleasesThePooledBodies()
     {
-        var result = await RunAsync(Local(), _origin.Url("img/3"));
+        var result = await RunAsync(ImageServer.LocalOptions(), _origin.Url("img/3"));
         Assert.True(result.IsSuccess, result.Error?.Message);
         var images = result.Outputs[0];
         Assert.Equal(ImageServer.ImageBytes(3).Length, images.Strings[0].Length);

@@ -1,4 +1,6 @@
 using System.Globalization;
+using GraphPipe.Download;
+using GraphPipe.Pipelines;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -29,6 +31,14 @@ internal sealed class ImageServer : IAsyncDisposable
         Host = host;
         Port = port;
         Address = new Uri($"http://{host}:{port}/");
+    }
+
+    /// <summary>Downloader options for tests against this loopback origin: private networks allowed, limits as given.</summary>
+    public static DownloaderOptions LocalOptions(Action<DownloaderOptions>? configure = null)
+    {
+        var options = new DownloaderOptions { Policy = NetworkPolicy.AllowAll };
+        configure?.Invoke(options);
+        return options;
     }
 
     /// <summary>The loopback address listened on.</summary>

@@ -21,11 +21,8 @@ public sealed class NginxLoadBalancingTests
     [Fact]
     public async Task Infer_ThroughNginx_SpreadsRequestsOverReplicasWithCorrectAnswers()
     {
-        Assert.SkipUnless(File.Exists(NginxPath), "nginx is not installed (.ci/run installs Debian's nginx)");
-        await using var replicas = await Replicas.StartAsync(2);
-        await using var nginx = await Nginx.StartAsync(replicas.Servers.Select(s => s.Address));
-        using var http = new HttpClient { Timeout = Limits.Step };
-        var client = new GraphPipeClient(http, nginx.Address);
+        await using var balanced = await Balanced.StartAsync(replicas: 2);
+        var (replicas, client) = (balanced.Replicas, balanced.Client);
 
         for (var i = 0; i < 20; i++)
         {
@@ -43,11 +40,8 @@ public sealed class NginxLoadBalancingTests
     [Fact]
     public async Task Infer_ThroughNginx_BadShapeIs400WithTheStageMessage()
     {
-        Assert.SkipUnless(File.Exists(NginxPath), "nginx is not installed (.ci/run installs Debian's nginx)");
-        await using var replicas = await Replicas.StartAsync(2);
-        await using var nginx = await Nginx.StartAsync(replicas.Servers.Select(s => s.Address));
-        using var http = new HttpClient { Timeout = Limits.Step };
-        var client = new GraphPipeClient(http, nginx.Address);
+        await using var balanced = await Balanced.StartAsync(replicas: 2);
+        var client = balanced.Client;
 
         var error = await Assert.ThrowsAsync<GraphPipeException>(() => client.InferFloatsAsync([1, 2, 3], [1, 3], cancellationToken: Ct));
 
@@ -59,11 +53,8 @@ public sealed class NginxLoadBalancingTests
     [Fact]
     public async Task Infer_ThroughNginx_ReplicaStopped_EveryRequestStillAnswered()
     {
-        Assert.SkipUnless(File.Exists(NginxPath), "nginx is not installed (.ci/run installs Debian's nginx)");
-        await using var replicas = await Replicas.StartAsync(2);
-        await using var nginx = await Nginx.StartAsync(replicas.Servers.Select(s => s.Address));
-        using var http = new HttpClient { Timeout = Limits.Step };
-        var client = new GraphPipeClient(http, nginx.Address);
+        await using var balanced = await Balanced.StartAsync(replicas: 2);
+        var (replicas, client) = (balanced.Replicas, balanced.Client);
         await client.InferFloatsAsync([1, 2, 3, 4], [1, 4], cancellationToken: Ct);
 
         await replicas.Servers[0].App.StopAsync(Ct);
@@ -75,6 +66,46 @@ public sealed class NginxLoadBalancingTests
         }
 
         Assert.Equal(before + 10, replicas.Counts[1]);
+    }
+
+    /// <summary>Replicas of add_mul.onnx behind nginx, and a client talking to nginx; skips the test where nginx is not installed.</summary>
+    private sealed class Balanced : IAsyncDisposable
+    {
+        private readonly Nginx _nginx;
+        private readonly HttpClient _http = new() { Timeout = Limits.Step };
+
+        private Balanced(Replicas replicas, Nginx nginx)
+        {
+            Replicas = replicas;
+            _nginx = nginx;
+            Client = new GraphPipeClient(_http, nginx.Address);
+        }
+
+        public Replicas Replicas { get; }
+
+        public GraphPipeClient Client { get; }
+
+        public static async Task<Balanced> StartAsync(int replicas)
+        {
+            Assert.SkipUnless(File.Exists(NginxPath), "nginx is not installed (.ci/run installs Debian's nginx)");
+            var started = await Replicas.StartAsync(replicas);
+            try
+            {
+                return new Balanced(started, await Nginx.StartAsync(started.Servers.Select(s => s.Address)));
+            }
+            catch
+            {
+                await started.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _http.Dispose();
+            await _nginx.DisposeAsync();
+            await Replicas.DisposeAsync();
+        }
     }
 
     /// <summary>N replicas of add_mul.onnx (y = 2x + 1), each counting the requests it served.</summary>
