@@ -1,5 +1,6 @@
 using System.Globalization;
 using GraphPipe.Client;
+using GraphPipe.Download;
 using GraphPipe.Imaging;
 using GraphPipe.Onnx;
 using GraphPipe.Pipelines;
@@ -22,7 +23,18 @@ internal sealed class PipelineRows : IBenchRow
     private const double Target = 0.85;
     private const int ByteSamples = 3;
     private static readonly string[] LabelOutputs = [TopKLabelsStage.LabelsOutput, TopKLabelsStage.ScoresOutput];
-    private static readonly string[] Modes = ["client", "server", "hybrid"];
+
+    /// <summary>
+    /// The sides besides the model alone, in the order of <see cref="Stack.Operations"/>. Client sequencing
+    /// carries the tensor through the client by design, and the URL variant adds a download: both measured, not judged.
+    /// </summary>
+    private static readonly Mode[] Modes =
+    [
+        new("client sequencing", RowTarget.None, FromUrl: false, "client posts the JPEG to the preprocessor, gets the tensor, posts it to the model"),
+        new("server sequencing", RowTarget.RatioAtLeast(Target), FromUrl: false, "client posts the JPEG to a preprocessor configured to forward to the model"),
+        new("hybrid sequencing", RowTarget.RatioAtLeast(Target), FromUrl: false, "client posts the JPEG to the preprocessor with the model URL in config"),
+        new("server sequencing from URL", RowTarget.None, FromUrl: true, "client posts the photo's URL (a loopback Kestrel file server) to a downloader forwarding to the forwarding preprocessor"),
+    ];
 
     public string Id => Group;
 
@@ -40,21 +52,22 @@ internal sealed class PipelineRows : IBenchRow
             return [.. Modes.SelectMany(m => new[]
             {
                 RowResult.Skip(Group, LatencyName(m), RowTarget.None, skipReason),
-                RowResult.Skip(Group, ThroughputName(m), ThroughputTarget(m), skipReason),
+                RowResult.Skip(Group, ThroughputName(m), m.Target, skipReason),
                 RowResult.Skip(Group, BytesName(m), RowTarget.None, skipReason),
             })];
         }
 
         var jpeg = await File.ReadAllBytesAsync(SuiteImages.SamplePath, cancellationToken).ConfigureAwait(false);
+        await using var files = await SuiteHttp.StartFileServerAsync(jpeg, "image/jpeg", cancellationToken).ConfigureAwait(false);
         var model = Path.GetFileName(context.ModelPath)!;
         var rows = new List<RowResult>();
 
         context.Progress($"pipeline: {model}, concurrency 1, 1 session x {context.IntraOpThreads} intra-op thread(s)");
         await using (var stack = await Stack.StartAsync(context, sessions: 1, context.IntraOpThreads, maxConnections: 1, cancellationToken).ConfigureAwait(false))
         {
-            var ops = stack.Operations(jpeg);
+            var ops = stack.Operations(jpeg, files.Address);
             await stack.CheckAgreeAsync(ops, cancellationToken).ConfigureAwait(false);
-            // Four sides share the budget of the two-sided model row; half of it each keeps the row under a minute in quick mode.
+            // Five sides share the budget of the two-sided model row; half of it each keeps the row near a minute in quick mode.
             var c1 = await RowHelpers.AlternateAsync(context, ops, 1, context.ModelTime / 2, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
             for (var m = 0; m < Modes.Length; m++)
             {
@@ -68,11 +81,11 @@ internal sealed class PipelineRows : IBenchRow
         context.Progress($"pipeline: {model}, concurrency {Concurrency}, {context.EngineCount} sessions x {threads4} intra-op thread(s)");
         await using (var stack = await Stack.StartAsync(context, context.EngineCount, threads4, Concurrency, cancellationToken).ConfigureAwait(false))
         {
-            var ops = stack.Operations(jpeg);
+            var ops = stack.Operations(jpeg, files.Address);
             var c4 = await RowHelpers.AlternateAsync(context, ops, Concurrency, context.ModelTime / 2, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
             for (var m = 0; m < Modes.Length; m++)
             {
-                var row = RowHelpers.Throughput(Group, ThroughputName(Modes[m]), c4[m + 1], c4[0], ThroughputTarget(Modes[m]), stack.Note(jpeg, Modes[m], Concurrency) + "; ratio = mode/model-alone images/s");
+                var row = RowHelpers.Throughput(Group, ThroughputName(Modes[m]), c4[m + 1], c4[0], Modes[m].Target, stack.Note(jpeg, Modes[m], Concurrency) + "; ratio = mode/model-alone images/s");
                 rows.Insert(Modes.Length + m, row with { Unit = "images/s" });
             }
         }
@@ -80,14 +93,14 @@ internal sealed class PipelineRows : IBenchRow
         return rows;
     }
 
-    private static string LatencyName(string mode) => $"latency c=1: JPEG -> labels, {mode} sequencing vs model alone";
+    private static string LatencyName(Mode mode) => $"latency c=1: JPEG -> labels, {mode.Name} vs model alone";
 
-    private static string ThroughputName(string mode) => $"throughput c={Concurrency}: JPEG -> labels, {mode} sequencing vs model alone";
+    private static string ThroughputName(Mode mode) => $"throughput c={Concurrency}: JPEG -> labels, {mode.Name} vs model alone";
 
-    private static string BytesName(string mode) => $"bytes/image on the client: {mode} sequencing vs model alone";
+    private static string BytesName(Mode mode) => $"bytes/image on the client: {mode.Name} vs model alone";
 
-    /// <summary>Client sequencing carries the tensor through the client by design: measured, not judged.</summary>
-    private static RowTarget ThroughputTarget(string mode) => mode == "client" ? RowTarget.None : RowTarget.RatioAtLeast(Target);
+    /// <summary>One way of running the pipeline: its row name, its throughput target and what the client does.</summary>
+    private sealed record Mode(string Name, RowTarget Target, bool FromUrl, string Description);
 
     /// <summary>The model-input profile: as given, else from the input's layout (channels second: resnet18, channels last: vgg) and size.</summary>
     internal static PreprocessProfile PickProfile(string? name, IOMetadata input)
@@ -115,6 +128,7 @@ internal sealed class PipelineRows : IBenchRow
         private GraphPipeClient _model = null!;
         private GraphPipeClient _preprocessor = null!;
         private GraphPipeClient _chained = null!;
+        private GraphPipeClient _downloader = null!;
         private ByteCountingHandler _counter = null!;
         private Uri _modelAddress = null!;
         private PreprocessProfile _profile = null!;
@@ -141,6 +155,10 @@ internal sealed class PipelineRows : IBenchRow
                 var preprocessor = new ImagePreprocessorStage(new ImagePreprocessorOptions { Profile = stack._profile });
                 var plain = await stack.HostAsync(new ForwardingStage(preprocessor, forward, forward, new ForwardingOptions { ConfigPolicy = policy }), cancellationToken).ConfigureAwait(false);
                 var chained = await stack.HostAsync(new ForwardingStage(preprocessor, forward, forward, new ForwardingOptions { Next = modelHost.Address, ConfigPolicy = policy }), cancellationToken).ConfigureAwait(false);
+                // The image origin is on loopback too, which the downloader's default policy refuses (SSRF protection).
+                var download = new DownloaderStage(new DownloaderOptions { Policy = policy });
+                stack._owned.Add(download);
+                var chainedDownload = await stack.HostAsync(new ForwardingStage(download, forward, forward, new ForwardingOptions { Next = chained.Address, ConfigPolicy = policy }), cancellationToken).ConfigureAwait(false);
 
                 var http = SuiteHttp.CreateClient(maxConnections, out stack._counter);
                 stack._owned.Add(http);
@@ -148,6 +166,7 @@ internal sealed class PipelineRows : IBenchRow
                 stack._model = new GraphPipeClient(http, modelHost.Address, options);
                 stack._preprocessor = new GraphPipeClient(http, plain.Address, options);
                 stack._chained = new GraphPipeClient(http, chained.Address, options);
+                stack._downloader = new GraphPipeClient(http, chainedDownload.Address, options);
                 stack._sessions = string.Create(CultureInfo.InvariantCulture, $"{sessions} session(s) x intra-op {intraOpThreads}");
                 return stack;
             }
@@ -158,9 +177,10 @@ internal sealed class PipelineRows : IBenchRow
             }
         }
 
-        /// <summary>[model alone, client, server, hybrid]: each classifies the JPEG once (model alone: its ready tensor).</summary>
-        public Func<int, CancellationToken, ValueTask>[] Operations(byte[] jpeg)
+        /// <summary>[model alone, then <see cref="Modes"/>]: each classifies the JPEG once (model alone: its ready tensor).</summary>
+        public Func<int, CancellationToken, ValueTask>[] Operations(byte[] jpeg, Uri imageUrl)
         {
+            var urls = Tensor.FromStrings([System.Text.Encoding.UTF8.GetBytes(imageUrl.ToString())]);
             var images = Tensor.FromStrings([jpeg]);
             var floats = new float[_profile.ElementsPerImage];
             // The same preprocessing the stage runs, done once: the model-alone side gets exactly the tensor the pipeline builds.
@@ -177,6 +197,7 @@ internal sealed class PipelineRows : IBenchRow
                 },
                 async (_, ct) => Check(await _chained.InferAsync(new InferRequest { Inputs = [images], OutputNames = LabelOutputs }, ct).ConfigureAwait(false)),
                 async (_, ct) => Check(await _preprocessor.InferAsync(new InferRequest { Config = hybridConfig, Inputs = [images], OutputNames = LabelOutputs }, ct).ConfigureAwait(false)),
+                async (_, ct) => Check(await _downloader.InferAsync(new InferRequest { Inputs = [urls], OutputNames = LabelOutputs }, ct).ConfigureAwait(false)),
             ];
         }
 
@@ -193,7 +214,8 @@ internal sealed class PipelineRows : IBenchRow
 
             if (answers.Distinct(StringComparer.Ordinal).Count() != 1)
             {
-                throw new InvalidDataException($"the sequencings disagree on the top label: model alone {answers[0]}, client {answers[1]}, server {answers[2]}, hybrid {answers[3]}");
+                throw new InvalidDataException("the sequencings disagree on the top label: model alone " + answers[0] + ", "
+                    + string.Join(", ", Modes.Select((m, i) => $"{m.Name} {answers[i + 1]}")));
             }
         }
 
@@ -221,15 +243,8 @@ internal sealed class PipelineRows : IBenchRow
             })];
         }
 
-        public string Note(byte[] jpeg, string mode, int concurrency) => FormattableString.Invariant(
-            $"{mode}: {Describe(mode)}; {jpeg.Length:N0}-byte 500x375 JPEG sent as bytes (no downloader in this row), profile {_profile.Name}, top-3 labels; model stage {_sessions}, shared by both sides; c={concurrency}");
-
-        private static string Describe(string mode) => mode switch
-        {
-            "client" => "client posts JPEG to preprocessor, gets the tensor, posts it to the model",
-            "server" => "client posts JPEG to a preprocessor configured to forward to the model",
-            _ => "client posts JPEG to the preprocessor with the model URL in config",
-        };
+        public string Note(byte[] jpeg, Mode mode, int concurrency) => FormattableString.Invariant(
+            $"{mode.Description}; {jpeg.Length:N0}-byte 500x375 JPEG{(mode.FromUrl ? " downloaded by the downloader stage" : " sent as bytes (no downloader)")}, profile {_profile.Name}, top-3 labels; model stage {_sessions}, shared by both sides; c={concurrency}");
 
         private string? _lastTop;
 
