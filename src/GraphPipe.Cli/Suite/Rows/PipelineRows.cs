@@ -134,6 +134,10 @@ internal sealed class PipelineRows : IBenchRow
         private PreprocessProfile _profile = null!;
         private string _sessions = string.Empty;
 
+        // The top label of the latest answer: every call writes it (a racy but harmless reference store under
+        // concurrency); only CheckAgreeAsync reads it, and it runs the sides one call at a time.
+        private string? _lastTop;
+
         public static async Task<Stack> StartAsync(SuiteContext context, int sessions, int intraOpThreads, int maxConnections, CancellationToken cancellationToken)
         {
             var stack = new Stack();
@@ -245,8 +249,6 @@ internal sealed class PipelineRows : IBenchRow
 
         public string Note(byte[] jpeg, Mode mode, int concurrency) => FormattableString.Invariant(
             $"{mode.Description}; {jpeg.Length:N0}-byte 500x375 JPEG{(mode.FromUrl ? " downloaded by the downloader stage" : " sent as bytes (no downloader)")}, profile {_profile.Name}, top-3 labels; model stage {_sessions}, shared by both sides; c={concurrency}");
-
-        private string? _lastTop;
 
         private void Check(InferResponse response)
         {
