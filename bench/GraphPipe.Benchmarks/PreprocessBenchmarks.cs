@@ -29,7 +29,7 @@ public class PreprocessBenchmarks
     public void Setup()
     {
         var sample = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "images", "sample-500x375.jpg"));
-        _jpeg = Image == "500x375" ? sample : Upscale(sample, 2000, 1500);
+        _jpeg = Image == "500x375" ? sample : BenchImages.UpscaleJpeg(sample, BenchImages.LargeWidth, BenchImages.LargeHeight);
         using var codec = SKCodec.Create(new MemoryStream(_jpeg));
         (_width, _height) = (codec.Info.Width, codec.Info.Height);
         _tensor = new float[_profile.ElementsPerImage];
@@ -87,12 +87,4 @@ public class PreprocessBenchmarks
 
     [Benchmark(Description = "Preprocess -> resnet18 tensor (SkiaSharp, scaled)")]
     public void PreprocessSkia() => ImagePreprocessor.Preprocess(_jpeg, _profile, _tensor, ImagePreprocessor.DefaultMaxPixels, DecoderChoice.Skia);
-
-    private static byte[] Upscale(byte[] jpeg, int width, int height)
-    {
-        using var source = SKBitmap.Decode(jpeg);
-        using var target = source.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul), new SKSamplingOptions(SKCubicResampler.Mitchell));
-        using var data = target.Encode(SKEncodedImageFormat.Jpeg, 90);
-        return data.ToArray();
-    }
 }

@@ -20,6 +20,11 @@ public sealed class BenchSuiteSmokeTests
         Assert.Contains(run.Rows, r => r.Group == "protocol");
         Assert.Contains(run.Rows, r => r.Group == "server");
         Assert.Contains(run.Rows, r => r.Group == "model");
+        // vgg_like takes NHWC input, so the pipeline row picks the vgg profile and placeholder labels for its 1000 classes.
+        Assert.Equal(2, run.Rows.Count(r => r.Group == "preprocess"));
+        Assert.Equal(12, run.Rows.Count(r => r.Group == "pipeline"));
+        Assert.All(run.Rows.Where(r => r.Group == "pipeline" && r.Unit == "KB/image"), r => Assert.True(r.Ours > 0 && r.Baseline > 0, r.Name));
+        Assert.Contains(run.Rows, r => r.Group == "pipeline" && r.Name.Contains("server", StringComparison.Ordinal) && r.Unit == "KB/image" && r.Ratio < 0.5);
         Assert.All(run.Rows, r =>
         {
             Assert.Null(r.Skipped);
@@ -33,7 +38,7 @@ public sealed class BenchSuiteSmokeTests
     public async Task RunAsync_ModelMissing_ModelRowsSkippedWithReason()
     {
         var context = new SuiteContext { Quick = true, TimeScale = 0.02, ModelPath = null, ModelMissingReason = "no model here" };
-        var modelRows = SuiteRows.All().Where(r => r.Id == "model").ToArray();
+        var modelRows = SuiteRows.All().Where(r => r.Id is "model" or "pipeline").ToArray();
 
         var run = await SuiteCommand.RunAsync(context, modelRows, "test", Ct).WaitAsync(Limits.Step, Ct);
 

@@ -160,4 +160,39 @@ public sealed class BenchSuiteTests
             return new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(body) };
         }
     }
+
+    [Theory]
+    [InlineData(-1, 3, 224, 224, "resnet18", 224, 224)]
+    [InlineData(-1, 224, 224, 3, "vgg", 224, 224)]
+    [InlineData(1, 3, 160, 128, "resnet18", 128, 160)]
+    public void PipelinePickProfile_ByInputLayout_ProfileAndSize(long n, long d1, long d2, long d3, string expected, int width, int height)
+    {
+        var input = new GraphPipe.IOMetadata("image", GraphPipe.TensorType.Float32, [n, d1, d2, d3]);
+
+        var profile = GraphPipe.Cli.Suite.Rows.PipelineRows.PickProfile(null, input);
+
+        Assert.Equal(expected, profile.Name);
+        Assert.Equal((width, height), (profile.Width, profile.Height));
+    }
+
+    [Fact]
+    public void PipelinePickProfile_NamedProfile_OverridesLayout()
+    {
+        var input = new GraphPipe.IOMetadata("image", GraphPipe.TensorType.Float32, [-1, 3, 224, 224]);
+
+        var profile = GraphPipe.Cli.Suite.Rows.PipelineRows.PickProfile("imagenet", input);
+
+        Assert.Equal("imagenet", profile.Name);
+        Assert.Equal(GraphPipe.Imaging.ResizeMode.ShorterSideCrop, profile.Resize);
+    }
+
+    [Fact]
+    public void PipelinePickProfile_NotAnImageInput_ThrowsWithHint()
+    {
+        var input = new GraphPipe.IOMetadata("x", GraphPipe.TensorType.Float32, [-1, 10]);
+
+        var ex = Assert.Throws<ArgumentException>(() => GraphPipe.Cli.Suite.Rows.PipelineRows.PickProfile(null, input));
+
+        Assert.Contains("--profile", ex.Message, StringComparison.Ordinal);
+    }
 }

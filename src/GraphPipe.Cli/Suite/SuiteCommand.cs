@@ -11,14 +11,16 @@ internal static class SuiteCommand
         var quick = new Option<bool>("--quick") { Description = "Short budgets (under 3 minutes on 2 cores); noisier figures" };
         var json = new Option<string?>("--json") { HelpName = "FILE", Description = "Also write the JSON results to this file" };
         var outDir = new Option<string>("--out-dir") { HelpName = "DIR", Description = "Folder for latest.json and latest.md", DefaultValueFactory = _ => Path.Combine("bench", "results") };
-        var model = new Option<string?>("--model") { HelpName = "FILE", Description = "ONNX model for the model-serving rows (default: ResNet18 from the NuGet cache)" };
+        var model = new Option<string?>("--model") { HelpName = "FILE", Description = "ONNX model for the model and pipeline rows (default: the bundled demo classifier)" };
+        var labels = new Option<string?>("--labels") { HelpName = "FILE", Description = "Labels of --model, one per line, for the pipeline row (default: the demo model's; with --model: placeholders)" };
+        var profile = new Option<string?>("--profile") { HelpName = "NAME", Description = "Preprocess profile of the pipeline row (default: from the model's input shape, NCHW resnet18, NHWC vgg)" };
         var threads = new Option<int>("--intra-op-threads") { Description = "Intra-op threads of the single session at concurrency 1 (both sides)", DefaultValueFactory = _ => 2 };
         var engines = new Option<int>("--engine-count") { Description = "Sessions on both sides at concurrency 4", DefaultValueFactory = _ => 2 };
         var only = new Option<string?>("--only") { HelpName = "IDS", Description = "Comma-separated row ids to run: " + string.Join(", ", SuiteRows.All().Select(r => r.Id)) };
         var note = new Option<string?>("--note") { HelpName = "TEXT", Description = "A remark for the report, e.g. what else was running" };
         var command = new Command("suite", "Run the benchmark suite: ours vs baseline per row, as a table, JSON and markdown")
         {
-            quick, json, outDir, model, threads, engines, only, note,
+            quick, json, outDir, model, labels, profile, threads, engines, only, note,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -35,12 +37,17 @@ internal static class SuiteCommand
                 throw new CliException("--intra-op-threads must be 1-256 and --engine-count 1-64");
             }
 
-            var (modelPath, missing) = parse.GetValue(model) is { } given ? (given, string.Empty) : await SuiteModels.DefaultAsync(ct).ConfigureAwait(false);
+            var (modelPath, labelsPath, missing) = parse.GetValue(model) is { } given
+                ? (given, (string?)null, string.Empty)
+                : await SuiteModels.DefaultAsync(ct).ConfigureAwait(false);
+            labelsPath = parse.GetValue(labels) ?? labelsPath;
             var context = new SuiteContext
             {
                 Quick = parse.GetValue(quick),
                 ModelPath = modelPath,
                 ModelMissingReason = missing,
+                LabelsPath = labelsPath,
+                ProfileName = parse.GetValue(profile),
                 IntraOpThreads = parse.GetValue(threads),
                 EngineCount = parse.GetValue(engines),
                 Progress = message => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {message}"),

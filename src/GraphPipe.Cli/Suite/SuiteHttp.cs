@@ -73,12 +73,43 @@ internal static class SuiteHttp
         return new EchoServer(app, new Uri(address.EndsWith('/') ? address : address + "/"));
     }
 
+    /// <summary>
+    /// A bare Kestrel app on loopback serving <paramref name="body"/> at <c>GET /file</c> (the address returned
+    /// points at it): the image origin of a pipeline's downloader, with no disk or network in the way.
+    /// </summary>
+    public static async Task<EchoServer> StartFileServerAsync(byte[] body, string contentType, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseGraphPipeListen("127.0.0.1:0", 1024);
+        var app = builder.Build();
+        app.MapGet("/file", async context =>
+        {
+            context.Response.ContentType = contentType;
+            context.Response.ContentLength = body.Length;
+            await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+        });
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new EchoServer(app, new Uri(new Uri(address), "/file"));
+    }
+
     /// <summary>Hosts <paramref name="stage"/> exactly as <c>graphpipe serve</c> does (default limits), on a free loopback port.</summary>
     public static Task<GraphPipeStageHost> HostAsync(IInferenceStage stage, CancellationToken cancellationToken)
         => GraphPipeStageHost.StartAsync(stage, "127.0.0.1:0", cancellationToken: cancellationToken);
 }
 
-/// <summary>The running bare-Kestrel echo baseline; disposing stops it.</summary>
+/// <summary>A running bare Kestrel app (the echo baseline or the file server); disposing stops it.</summary>
 internal sealed class EchoServer(WebApplication app, Uri address) : IAsyncDisposable
 {
     public Uri Address { get; } = address;

@@ -146,6 +146,12 @@ internal sealed class SuiteContext
 
     public string ModelMissingReason { get; init; } = "no model";
 
+    /// <summary>One label per line for the model's score output (pipeline row); null: placeholder labels <c>class 0..C-1</c>.</summary>
+    public string? LabelsPath { get; init; }
+
+    /// <summary>The preprocessing profile of the pipeline row; null: picked from the model's input shape (NCHW: resnet18, NHWC: vgg).</summary>
+    public string? ProfileName { get; init; }
+
     /// <summary>Intra-op threads of the single session of the concurrency-1 model rows.</summary>
     public int IntraOpThreads { get; init; } = 2;
 

@@ -1,4 +1,5 @@
 using GraphPipe.Cli.Suite.Rows;
+using GraphPipe.Models;
 
 namespace GraphPipe.Cli.Suite;
 
@@ -10,40 +11,30 @@ internal static class SuiteRows
         new ProtocolRows(),
         new ServerOverheadRows(),
         new ModelServingRows(),
+        new PreprocessRows(),
+        new PipelineRows(),
     ];
 }
 
-/// <summary>The model the model-serving rows use when <c>--model</c> is not given.</summary>
+/// <summary>The model the model and pipeline rows use when <c>--model</c> is not given.</summary>
 internal static class SuiteModels
 {
     /// <summary>
-    /// The default model, or null and why not. Today: ResNet18 from the Microsoft.ML.DnnImageFeaturizer.ResNet18
-    /// NuGet package in the local package cache. To switch to the bundled demo model, return the path
-    /// <c>GraphPipe.Models.DemoModel.EnsureAsync</c> gives here; the rows read input name and shape from
-    /// the model itself, so nothing else changes.
+    /// The bundled demo classifier (<see cref="DemoModel"/>: input <c>image</c> [N,3,224,224], profile
+    /// <c>resnet18</c>) with its labels, assembled into the model cache on first use; or null and why not.
+    /// The rows read input name and shape from the model itself, so any model given with <c>--model</c> works too.
     /// </summary>
-    public static Task<(string? Path, string Reason)> DefaultAsync(CancellationToken cancellationToken)
+    public static async Task<(string? Path, string? LabelsPath, string Reason)> DefaultAsync(CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(FindResNet18());
-    }
-
-    private static (string? Path, string Reason) FindResNet18()
-    {
-        var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } custom
-            ? custom
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        var package = Path.Combine(cache, "microsoft.ml.dnnimagefeaturizer.resnet18");
-        if (!Directory.Exists(package))
+        try
         {
-            return (null, $"no --model given and the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 is not in {cache}");
+            var files = await DemoModel.EnsureAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return (files.ModelPath, files.LabelsPath, string.Empty);
         }
-
-        // Newest version first, so a package update is picked up without a code change.
-        var found = Directory.EnumerateDirectories(package)
-            .OrderByDescending(d => Version.TryParse(Path.GetFileName(d), out var v) ? v : new Version(0, 0))
-            .Select(d => Path.Combine(d, "tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx"))
-            .FirstOrDefault(File.Exists);
-        return found is null ? (null, $"the ResNet18 package in {package} has no tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx") : (found, string.Empty);
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            // Missing NuGet ONNX sources or an unwritable cache cost the model rows only, not the whole suite.
+            return (null, null, $"no --model given and the demo model could not be assembled: {ex.Message}");
+        }
     }
 }

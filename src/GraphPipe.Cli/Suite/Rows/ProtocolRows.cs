@@ -66,14 +66,14 @@ internal sealed class ProtocolRows : IBenchRow
         }
 
         context.Progress("protocol: encode vs memcpy");
-        var (tEncode, tMemcpy) = Pair(context, encode, memcpy, context.MicroTime, cancellationToken);
+        var (tEncode, tMemcpy) = RowHelpers.Alternate(context, encode, memcpy, context.MicroTime, cancellationToken);
         context.Progress("protocol: decode 224 vs decode 32");
-        var (tDecodeLarge, tDecodeSmall) = Pair(context, decodeLarge, decodeSmall, context.MicroTime, cancellationToken);
+        var (tDecodeLarge, tDecodeSmall) = RowHelpers.Alternate(context, decodeLarge, decodeSmall, context.MicroTime, cancellationToken);
         context.Progress("protocol: GraphPipe vs JSON");
         // JSON takes milliseconds per operation: a longer budget keeps its sample count useful.
         var jsonTime = context.MicroTime * 2;
-        var (tBoth, tJsonBoth) = Pair(context, graphPipeBoth, jsonBoth, jsonTime, cancellationToken);
-        var (tJsonWrite, tJsonRead) = Pair(context, jsonWrite, jsonRead, jsonTime, cancellationToken);
+        var (tBoth, tJsonBoth) = RowHelpers.Alternate(context, graphPipeBoth, jsonBoth, jsonTime, cancellationToken);
+        var (tJsonWrite, tJsonRead) = RowHelpers.Alternate(context, jsonWrite, jsonRead, jsonTime, cancellationToken);
         GC.KeepAlive(sink);
 
         var bytes = source.Length.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
@@ -93,21 +93,6 @@ internal sealed class ProtocolRows : IBenchRow
     }
 
     private static InferRequest Request(Tensor tensor) => new() { InputNames = ["input"], Inputs = [tensor], OutputNames = ["output"] };
-
-    /// <summary>Measures two operations in alternating rounds and pools each side's samples.</summary>
-    private static (Samples A, Samples B) Pair(SuiteContext context, Action a, Action b, TimeSpan total, CancellationToken cancellationToken)
-    {
-        var sa = new Samples();
-        var sb = new Samples();
-        var perRound = context.PerRound(total);
-        for (var round = 0; round < context.Rounds; round++)
-        {
-            sa.Merge(Harness.Measure(a, context.MicroWarmup, perRound, minSamples: 10, cancellationToken));
-            sb.Merge(Harness.Measure(b, context.MicroWarmup, perRound, minSamples: 10, cancellationToken));
-        }
-
-        return (sa, sb);
-    }
 
     private static RowResult Micro(string name, Samples ours, Samples baseline, RowTarget target, RatioOf ratioOf, string note)
     {

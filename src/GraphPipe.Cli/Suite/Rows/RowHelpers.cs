@@ -17,18 +17,52 @@ internal static class RowHelpers
         SuiteContext context, Func<int, CancellationToken, ValueTask> ours, Func<int, CancellationToken, ValueTask> baseline,
         int concurrency, TimeSpan total, int minOperationsPerRound, CancellationToken cancellationToken)
     {
+        var results = await AlternateAsync(context, [ours, baseline], concurrency, total, minOperationsPerRound, cancellationToken).ConfigureAwait(false);
+        return (results[0], results[1]);
+    }
+
+    /// <summary>
+    /// The same for any number of operations, taken in turn within each round: several variants compared with
+    /// one baseline (e.g. three pipeline sequencings vs the model alone) share the baseline's measurement.
+    /// </summary>
+    public static async Task<LoopResult[]> AlternateAsync(
+        SuiteContext context, IReadOnlyList<Func<int, CancellationToken, ValueTask>> operations,
+        int concurrency, TimeSpan total, int minOperationsPerRound, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(operations);
         var settings = new LoopSettings(concurrency, context.PerRound(total), context.Warmup, minOperationsPerRound);
-        await ClosedLoopRunner.WarmAsync(ours, concurrency, context.JitWarmup, cancellationToken).ConfigureAwait(false);
-        await ClosedLoopRunner.WarmAsync(baseline, concurrency, context.JitWarmup, cancellationToken).ConfigureAwait(false);
-        var a = new List<LoopResult>();
-        var b = new List<LoopResult>();
-        for (var round = 0; round < context.Rounds; round++)
+        foreach (var operation in operations)
         {
-            a.Add(await ClosedLoopRunner.RunAsync(ours, settings, cancellationToken).ConfigureAwait(false));
-            b.Add(await ClosedLoopRunner.RunAsync(baseline, settings, cancellationToken).ConfigureAwait(false));
+            await ClosedLoopRunner.WarmAsync(operation, concurrency, context.JitWarmup, cancellationToken).ConfigureAwait(false);
         }
 
-        return (LoopResult.Merge(a), LoopResult.Merge(b));
+        var rounds = operations.Select(_ => new List<LoopResult>()).ToArray();
+        for (var round = 0; round < context.Rounds; round++)
+        {
+            for (var i = 0; i < operations.Count; i++)
+            {
+                rounds[i].Add(await ClosedLoopRunner.RunAsync(operations[i], settings, cancellationToken).ConfigureAwait(false));
+            }
+        }
+
+        return rounds.Select(LoopResult.Merge).ToArray();
+    }
+
+    /// <summary>Measures two synchronous operations in alternating rounds (<see cref="Harness.Measure"/>) and pools each side's samples.</summary>
+    public static (Samples A, Samples B) Alternate(SuiteContext context, Action a, Action b, TimeSpan total, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var sa = new Samples();
+        var sb = new Samples();
+        var perRound = context.PerRound(total);
+        for (var round = 0; round < context.Rounds; round++)
+        {
+            sa.Merge(Harness.Measure(a, context.MicroWarmup, perRound, minSamples: 10, cancellationToken));
+            sb.Merge(Harness.Measure(b, context.MicroWarmup, perRound, minSamples: 10, cancellationToken));
+        }
+
+        return (sa, sb);
     }
 
     /// <summary>
