@@ -59,18 +59,8 @@ internal static class SuiteHttp
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         });
-        try
-        {
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await app.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new EchoServer(app, new Uri(address.EndsWith('/') ? address : address + "/"));
+        var address = await StartAppAsync(app, cancellationToken).ConfigureAwait(false);
+        return new EchoServer(app, address);
     }
 
     /// <summary>
@@ -90,6 +80,13 @@ internal static class SuiteHttp
             context.Response.ContentLength = body.Length;
             await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
         });
+        var address = await StartAppAsync(app, cancellationToken).ConfigureAwait(false);
+        return new EchoServer(app, new Uri(address, "/file"));
+    }
+
+    /// <summary>Starts <paramref name="app"/> (disposing it if that fails) and returns its bound address, ending in '/'.</summary>
+    private static async Task<Uri> StartAppAsync(WebApplication app, CancellationToken cancellationToken)
+    {
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -101,7 +98,7 @@ internal static class SuiteHttp
         }
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new EchoServer(app, new Uri(new Uri(address), "/file"));
+        return new Uri(address.EndsWith('/') ? address : address + "/");
     }
 
     /// <summary>Hosts <paramref name="stage"/> exactly as <c>graphpipe serve</c> does (default limits), on a free loopback port.</summary>
