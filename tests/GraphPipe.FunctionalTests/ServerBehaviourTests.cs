@@ -84,7 +84,7 @@ public sealed class ServerBehaviourTests
 
         var inFlight = server.Client.InferAsync(input, cancellationToken: Ct);
         await entered.Task.WaitAsync(Limits.Step, Ct);
-        var stopping = server.App.StopAsync(Ct);
+        var stopping = server.StopAsync(Ct);
         var output = await inFlight.WaitAsync(Limits.Step, Ct);
         await stopping.WaitAsync(Limits.Step, Ct);
 

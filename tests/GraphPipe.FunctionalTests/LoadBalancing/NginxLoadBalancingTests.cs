@@ -57,7 +57,7 @@ public sealed class NginxLoadBalancingTests
         var (replicas, client) = (balanced.Replicas, balanced.Client);
         await client.InferFloatsAsync([1, 2, 3, 4], [1, 4], cancellationToken: Ct);
 
-        await replicas.Servers[0].App.StopAsync(Ct);
+        await replicas.Servers[0].StopAsync(Ct);
         var before = replicas.Counts[1];
         for (var i = 0; i < 10; i++)
         {
