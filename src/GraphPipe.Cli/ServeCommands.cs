@@ -28,7 +28,8 @@ internal static class ServeCommands
         var topK = CliOptions.Env("--top-k", "GP_TOP_K", "How many labels top_labels/top_scores return per row", 5);
         var labelsFrom = CliOptions.EnvString("--labels-from", "GP_LABELS_FROM", "Score output the labels are taken from (default: the first float32 [N,C] output)", null);
         var demo = CliOptions.Env("--demo", "GP_DEMO", $"Serve the bundled demo classifier '{DemoModel.ModelName}' (ResNet18 + Fashion-MNIST head, labels included; assembled once into $GP_CACHE_DIR or ~/.cache/graphpipe/models) instead of --model", false);
-        var command = new Command("onnx", "Serve an ONNX model with ONNX Runtime") { model, engines, threads, name, labels, topK, labelsFrom, demo };
+        var splitBatch = CliOptions.Env("--split-batch", "GP_SPLIT_BATCH", "A model fixed at batch 1 takes requests of N rows, run one row at a time (false: exactly one row)", true);
+        var command = new Command("onnx", "Serve an ONNX model with ONNX Runtime") { model, engines, threads, name, labels, topK, labelsFrom, demo, splitBatch };
         settings.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -67,6 +68,7 @@ internal static class ServeCommands
                     Name = modelName,
                     EngineCount = parse.GetValue(engines),
                     IntraOpThreads = parse.GetValue(threads),
+                    SplitFixedBatch = parse.GetValue(splitBatch),
                 });
             }
             catch (Exception ex) when (ex is InvalidDataException or System.ComponentModel.DataAnnotations.ValidationException)

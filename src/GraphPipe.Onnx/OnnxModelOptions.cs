@@ -19,6 +19,13 @@ public sealed class OnnxModelOptions
     [Range(1, 256)]
     public int EngineCount { get; set; } = 1;
 
+    /// <summary>
+    /// A model whose every input and output is fixed at 1 in dimension 0 (exported at batch 1, like the NuGet
+    /// ResNet18) still takes N rows: the stage runs it once per row and stacks the outputs, and metadata reports
+    /// dimension 0 as -1. On by default; off, such a model accepts exactly one row.
+    /// </summary>
+    public bool SplitFixedBatch { get; set; } = true;
+
     /// <summary>Graph optimization level; on by default (all optimizations).</summary>
     public bool OptimizeGraph { get; set; } = true;
 }

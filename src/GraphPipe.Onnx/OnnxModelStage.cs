@@ -23,6 +23,9 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
     private readonly Dictionary<string, int> _outputIndex = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
 
+    /// <summary>The model is fixed at batch 1: requests of N rows run it N times (<see cref="OnnxModelOptions.SplitFixedBatch"/>).</summary>
+    private readonly bool _splitRows;
+
     public OnnxModelStage(OnnxModelOptions options, ILogger<OnnxModelStage>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -59,6 +62,13 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         var session = _sessions[0];
         var inputs = session.InputNames.Select(n => Describe(n, session.InputMetadata[n])).ToArray();
         var outputs = session.OutputNames.Select(n => Describe(n, session.OutputMetadata[n])).ToArray();
+        _splitRows = options.SplitFixedBatch && IsFixedBatchOfOne(inputs) && IsFixedBatchOfOne(outputs);
+        if (_splitRows)
+        {
+            inputs = inputs.Select(AnyRows).ToArray();
+            outputs = outputs.Select(AnyRows).ToArray();
+        }
+
         _inputOrtTypes = session.InputNames.Select(n => session.InputMetadata[n].ElementDataType).ToArray();
         for (var i = 0; i < inputs.Length; i++) _inputIndex[inputs[i].Name] = i;
         for (var i = 0; i < outputs.Length; i++) _outputIndex[outputs[i].Name] = i;
@@ -96,10 +106,17 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
             return StageResult.Failure(StageErrorKind.InvalidInput, $"missing inputs: {string.Join(", ", missing)}");
         }
 
+        var rows = 1L;
+        if (_splitRows && !SameRows(request, out rows))
+        {
+            var shapes = request.Inputs.Select((t, i) => $"'{request.InputNames[i]}' {Tensor.FormatShape(t.Shape.AsSpan())}");
+            return StageResult.Failure(StageErrorKind.InvalidInput, $"inputs must agree in dimension 0 (rows): {string.Join(", ", shapes)}");
+        }
+
         var session = await _free.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return Run(session, request, cancellationToken);
+            return rows == 1 ? Run(session, request, cancellationToken) : RunRows(session, request, rows, cancellationToken);
         }
         finally
         {
@@ -165,6 +182,114 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         }
     }
 
+    /// <summary>
+    /// A batch-1 model fed N rows: one run per row on views of the (pinned) inputs, each row's outputs copied
+    /// into its slot of the stacked result. Costs one output copy, which the batch-1 export makes unavoidable.
+    /// </summary>
+    private unsafe StageResult RunRows(InferenceSession session, StageRequest request, long rows, CancellationToken cancellationToken)
+    {
+        var count = request.Inputs.Count;
+        var pins = new MemoryHandle[count];
+        var copies = new byte[]?[count];
+        var pointers = new nint[count];
+        var rowShapes = new long[count][];
+        var values = new OrtValue[count];
+        var outputCount = request.OutputNames.Count;
+        var stacked = new byte[outputCount][];
+        var outputShapes = new long[outputCount][];
+        var outputTypes = new TensorType[outputCount];
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                pointers[i] = (nint)PinAligned(request.Inputs[i], ref pins[i], ref copies[i]);
+                rowShapes[i] = [1, .. request.Inputs[i].Shape.AsSpan()[1..]];
+            }
+
+            if (rows == 0)
+            {
+                // Nothing to run: empty outputs of the advertised shape (other dynamic dimensions as 0).
+                var empty = request.OutputNames.Select(n => Metadata.Outputs[_outputIndex[n]])
+                    .Select(m => Tensor.FromBytes(m.Type, m.Shape.Select(d => Math.Max(d, 0)).ToArray(), ReadOnlyMemory<byte>.Empty))
+                    .ToArray();
+                return StageResult.Success(empty);
+            }
+
+            for (var row = 0L; row < rows; row++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                for (var i = 0; i < count; i++)
+                {
+                    var rowBytes = request.Inputs[i].Data.Length / rows;
+                    values[i] = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, _inputOrtTypes[_inputIndex[request.InputNames[i]]], rowShapes[i],
+                        pointers[i] + (nint)(row * rowBytes), rowBytes);
+                }
+
+                using var runOptions = new RunOptions();
+                using var registration = cancellationToken.Register(static o => ((RunOptions)o!).Terminate = true, runOptions);
+                IDisposableReadOnlyCollection<OrtValue> outputs;
+                try
+                {
+                    outputs = session.Run(runOptions, request.InputNames, values, request.OutputNames);
+                }
+                catch (OnnxRuntimeException ex) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException("inference was cancelled", ex, cancellationToken);
+                }
+                catch (OnnxRuntimeException ex)
+                {
+                    return StageResult.Failure(StageErrorKind.InvalidInput, $"model rejected row {row} of the inputs: {ex.Message}");
+                }
+
+                using (outputs)
+                {
+                    for (var o = 0; o < outputCount; o++)
+                    {
+                        var info = outputs[o].GetTensorTypeAndShape();
+                        var raw = outputs[o].GetTensorDataAsSpan<byte>();
+                        if (row == 0)
+                        {
+                            outputTypes[o] = OnnxTypes.ToGraphPipe(info.ElementDataType);
+                            outputShapes[o] = info.Shape;
+                            stacked[o] = new byte[checked(raw.Length * rows)];
+                        }
+                        else if (!info.Shape.AsSpan().SequenceEqual(outputShapes[o]))
+                        {
+                            return StageResult.Failure(StageErrorKind.InvalidInput,
+                                $"output '{request.OutputNames[o]}': row {row} came out {Tensor.FormatShape(info.Shape)}, row 0 {Tensor.FormatShape(outputShapes[o])}; rows of different shapes cannot be stacked");
+                        }
+
+                        raw.CopyTo(stacked[o].AsSpan((int)(row * raw.Length)));
+                    }
+                }
+
+                for (var i = 0; i < count; i++)
+                {
+                    values[i].Dispose();
+                    values[i] = null!;
+                }
+            }
+
+            var tensors = new Tensor[outputCount];
+            for (var o = 0; o < outputCount; o++)
+            {
+                outputShapes[o][0] = rows;
+                tensors[o] = Tensor.FromBytes(outputTypes[o], outputShapes[o], stacked[o]);
+            }
+
+            return StageResult.Success(tensors);
+        }
+        finally
+        {
+            for (var i = 0; i < count; i++)
+            {
+                values[i]?.Dispose();
+                pins[i].Dispose();
+                if (copies[i] is { } copy) ArrayPool<byte>.Shared.Return(copy);
+            }
+        }
+    }
+
     private static unsafe OrtValue CreateInput(Tensor tensor, TensorElementType ortType, ref MemoryHandle pin, ref byte[]? copy)
     {
         var shape = ImmutableCollectionsMarshalShape(tensor.Shape);
@@ -179,12 +304,19 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
             return value;
         }
 
-        var data = tensor.Data;
-        if (data.IsEmpty)
+        if (tensor.Data.IsEmpty)
         {
             return OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, ortType, shape);
         }
 
+        var pointer = PinAligned(tensor, ref pin, ref copy);
+        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, ortType, shape, (IntPtr)pointer, tensor.Data.Length);
+    }
+
+    /// <summary>Pins a numeric tensor's bytes in place, or a naturally aligned pooled copy of them where they are not aligned.</summary>
+    private static unsafe byte* PinAligned(Tensor tensor, ref MemoryHandle pin, ref byte[]? copy)
+    {
+        var data = tensor.Data;
         pin = data.Pin();
         var pointer = (byte*)pin.Pointer;
         if ((nuint)pointer % (nuint)tensor.Type.ElementSize() != 0)
@@ -198,7 +330,28 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
             pointer = (byte*)pin.Pointer;
         }
 
-        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, ortType, shape, (IntPtr)pointer, data.Length);
+        return pointer;
+    }
+
+    private static bool IsFixedBatchOfOne(IOMetadata[] items)
+        => items.Length > 0 && items.All(m => m.Type is not (TensorType.Null or TensorType.String) && m.Shape.Length > 0 && m.Shape[0] == 1);
+
+    private static IOMetadata AnyRows(IOMetadata m) => m with
+    {
+        Shape = m.Shape.SetItem(0, -1),
+        Description = string.IsNullOrEmpty(m.Description) ? "batch-1 model: rows run one at a time" : m.Description + "; batch-1 model: rows run one at a time",
+    };
+
+    /// <summary>True when every input has the same dimension 0 (<paramref name="rows"/>).</summary>
+    private static bool SameRows(StageRequest request, out long rows)
+    {
+        rows = request.Inputs[0].Shape[0];
+        for (var i = 1; i < request.Inputs.Count; i++)
+        {
+            if (request.Inputs[i].Shape[0] != rows) return false;
+        }
+
+        return true;
     }
 
     private static unsafe Tensor ToTensor(OrtValue value)

@@ -19,9 +19,9 @@ public sealed class ErrorPathTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>POSTs <paramref name="body"/> to a fresh loopback server for <paramref name="model"/> and returns the answer.</summary>
-    private static async Task<RawResponse> PostToModelAsync(string model, byte[] body, Action<GraphPipeServerOptions>? configure = null)
+    private static async Task<RawResponse> PostToModelAsync(string model, byte[] body, Action<GraphPipeServerOptions>? configure = null, Action<GraphPipe.Onnx.OnnxModelOptions>? configureModel = null)
     {
-        await using var server = await LoopbackServer.StartOnnxAsync(model, configure).WaitAsync(Limits.Step, Ct);
+        await using var server = await LoopbackServer.StartOnnxAsync(model, configure, configureModel).WaitAsync(Limits.Step, Ct);
         return await RawHttp.PostAsync(server.Http, server.Address, body, Ct).WaitAsync(Limits.Step, Ct);
     }
 
@@ -40,11 +40,11 @@ public sealed class ErrorPathTests
     }
 
     [Fact]
-    public async Task Infer_FixedBatchGivenTwoRows_Returns400NamingExpectedAndReceivedShapes()
+    public async Task Infer_FixedBatchRowSplitOffGivenTwoRows_Returns400NamingExpectedAndReceivedShapes()
     {
         var body = RawHttp.Encode(new InferRequest { Inputs = [Tensor.Create<float>(new float[8], 2, 4)] });
 
-        var response = await PostToModelAsync("fixed_batch.onnx", body);
+        var response = await PostToModelAsync("fixed_batch.onnx", body, configureModel: o => o.SplitFixedBatch = false);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.StartsWith("[fixed_batch] ", response.Text, StringComparison.Ordinal);

@@ -32,10 +32,12 @@ internal sealed class LoopbackServer : IAsyncDisposable
         => new(await GraphPipeStageHost.StartAsync(stage, "127.0.0.1:0", configure).WaitAsync(TimeSpan.FromSeconds(30)));
 
     /// <summary>Serves one of the test models (see tests/assets/models) with a real ONNX Runtime session, disposed with the server.</summary>
-    public static async Task<LoopbackServer> StartOnnxAsync(string model, Action<GraphPipeServerOptions>? configure = null)
+    public static async Task<LoopbackServer> StartOnnxAsync(string model, Action<GraphPipeServerOptions>? configure = null, Action<OnnxModelOptions>? configureModel = null)
     {
         var path = TestModels.Path(model);
-        var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = path, IntraOpThreads = 1, Name = System.IO.Path.GetFileNameWithoutExtension(model) });
+        var options = new OnnxModelOptions { ModelPath = path, IntraOpThreads = 1, Name = System.IO.Path.GetFileNameWithoutExtension(model) };
+        configureModel?.Invoke(options);
+        var stage = new OnnxModelStage(options);
         try
         {
             var server = await StartAsync(stage, configure).WaitAsync(TimeSpan.FromSeconds(30));
