@@ -59,6 +59,19 @@ public sealed class ClassyDemoTests
         Assert.Contains(missing, stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("hybrid", new[] { global::Classy.Sequencing.Hybrid })]
+    [InlineData(" Server , client,server", new[] { global::Classy.Sequencing.Server, global::Classy.Sequencing.Client })]
+    [InlineData("client,server,hybrid", new[] { global::Classy.Sequencing.Client, global::Classy.Sequencing.Server, global::Classy.Sequencing.Hybrid })]
+    public void ParseModes_Names_ModesInTheOrderGivenWithoutRepeats(string text, global::Classy.Sequencing[] expected)
+        => Assert.Equal(expected, global::Classy.DemoCommand.ParseModes(text));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("hybrid,teleport")]
+    [InlineData("7")]
+    public void ParseModes_UnknownOrNone_Null(string text) => Assert.Null(global::Classy.DemoCommand.ParseModes(text));
+
     private static async Task<string[]> ClassifyInProcessAsync(string[] files)
     {
         var demo = await Models.DemoModel.EnsureAsync(cancellationToken: Ct);
