@@ -137,22 +137,9 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
                 values[i] = CreateInput(request.Inputs[i], _inputOrtTypes[_inputIndex[request.InputNames[i]]], ref pins[i], ref copies[i]);
             }
 
-            using var runOptions = new RunOptions();
-            using var registration = cancellationToken.Register(static o => ((RunOptions)o!).Terminate = true, runOptions);
-            IDisposableReadOnlyCollection<OrtValue> outputs;
-            try
+            if (RunSession(session, request, values, cancellationToken, out var rejection) is not { } outputs)
             {
-                outputs = session.Run(runOptions, request.InputNames, values, request.OutputNames);
-            }
-            catch (OnnxRuntimeException ex) when (cancellationToken.IsCancellationRequested)
-            {
-                throw new OperationCanceledException("inference was cancelled", ex, cancellationToken);
-            }
-            catch (OnnxRuntimeException ex)
-            {
-                // Types and shapes were checked against the metadata already; what ONNX Runtime still refuses
-                // (e.g. a dimension an inner node cannot take) is a property of the input, so a 400.
-                return StageResult.Failure(StageErrorKind.InvalidInput, $"model rejected the inputs: {ex.Message}");
+                return StageResult.Failure(StageErrorKind.InvalidInput, $"model rejected the inputs: {rejection}");
             }
 
             try
@@ -225,20 +212,9 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
                         pointers[i] + (nint)(row * rowBytes), rowBytes);
                 }
 
-                using var runOptions = new RunOptions();
-                using var registration = cancellationToken.Register(static o => ((RunOptions)o!).Terminate = true, runOptions);
-                IDisposableReadOnlyCollection<OrtValue> outputs;
-                try
+                if (RunSession(session, request, values, cancellationToken, out var rejection) is not { } outputs)
                 {
-                    outputs = session.Run(runOptions, request.InputNames, values, request.OutputNames);
-                }
-                catch (OnnxRuntimeException ex) when (cancellationToken.IsCancellationRequested)
-                {
-                    throw new OperationCanceledException("inference was cancelled", ex, cancellationToken);
-                }
-                catch (OnnxRuntimeException ex)
-                {
-                    return StageResult.Failure(StageErrorKind.InvalidInput, $"model rejected row {row} of the inputs: {ex.Message}");
+                    return StageResult.Failure(StageErrorKind.InvalidInput, $"model rejected row {row} of the inputs: {rejection}");
                 }
 
                 using (outputs)
@@ -287,6 +263,31 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
                 pins[i].Dispose();
                 if (copies[i] is { } copy) ArrayPool<byte>.Shared.Return(copy);
             }
+        }
+    }
+
+    /// <summary>
+    /// One ONNX Runtime run, terminated when <paramref name="cancellationToken"/> fires. Null (with ONNX Runtime's
+    /// message) when the runtime refuses the inputs: types and shapes were checked against the metadata already,
+    /// so what it still refuses (e.g. a dimension an inner node cannot take) is a property of the input, a 400.
+    /// </summary>
+    private static IDisposableReadOnlyCollection<OrtValue>? RunSession(InferenceSession session, StageRequest request, OrtValue[] values, CancellationToken cancellationToken, out string? rejection)
+    {
+        using var runOptions = new RunOptions();
+        using var registration = cancellationToken.Register(static o => ((RunOptions)o!).Terminate = true, runOptions);
+        try
+        {
+            rejection = null;
+            return session.Run(runOptions, request.InputNames, values, request.OutputNames);
+        }
+        catch (OnnxRuntimeException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("inference was cancelled", ex, cancellationToken);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            rejection = ex.Message;
+            return null;
         }
     }
 
