@@ -33,9 +33,10 @@ internal static class SuiteHttp
 
     /// <summary>
     /// The server-overhead baseline: a bare Kestrel app with the same listen options as the GraphPipe server
-    /// (loopback, same body limit, no server header) whose only endpoint reads the body and writes it back.
+    /// (loopback, same body limit, no server header) whose endpoint <c>/</c> reads the body and writes it back.
     /// Reads into a pooled buffer sized from Content-Length, as the GraphPipe front door does, so neither
-    /// side pays for a growing buffer.
+    /// side pays for a growing buffer. <c>/sink</c> reads the body the same way and answers with an empty body:
+    /// the floor of carrying a request to a server (the model row's HTTP floor).
     /// </summary>
     public static async Task<EchoServer> StartEchoAsync(long maxRequestBytes, CancellationToken cancellationToken)
     {
@@ -53,6 +54,20 @@ internal static class SuiteHttp
                 context.Response.ContentType = "application/octet-stream";
                 context.Response.ContentLength = length;
                 await context.Response.Body.WriteAsync(buffer.AsMemory(0, length), context.RequestAborted).ConfigureAwait(false);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        });
+        app.MapPost("/sink", static async context =>
+        {
+            var length = (int)(context.Request.ContentLength ?? 0);
+            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+            try
+            {
+                await context.Request.Body.ReadExactlyAsync(buffer.AsMemory(0, length), context.RequestAborted).ConfigureAwait(false);
+                context.Response.ContentLength = 0;
             }
             finally
             {

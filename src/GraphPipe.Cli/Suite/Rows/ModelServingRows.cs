@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using GraphPipe.Client;
 using GraphPipe.Onnx;
 using GraphPipe.Stages;
+using GraphPipe.Wire;
 using Microsoft.ML.OnnxRuntime;
 
 namespace GraphPipe.Cli.Suite.Rows;
@@ -29,20 +30,21 @@ internal sealed class ModelServingRows : IBenchRow
         var c1Name = "latency c=1: served over HTTP vs in-process ORT";
         var c4Name = $"throughput c={Concurrency}: served over HTTP vs in-process ORT";
         const string StageName = "latency c=1: OnnxModelStage called in-process vs in-process ORT";
+        const string FloorName = "latency c=1: HTTP floor (the request to a bare Kestrel sink) vs in-process ORT";
         if (context.ModelPath is not { } path || !File.Exists(path))
         {
             var reason = context.ModelPath is null ? context.ModelMissingReason : $"model file '{context.ModelPath}' does not exist";
-            return [RowResult.Skip(Group, c1Name, RowTarget.RatioAtMost(1.03), reason), RowResult.Skip(Group, StageName, RowTarget.None, reason), RowResult.Skip(Group, c4Name, RowTarget.RatioAtLeast(0.97), reason)];
+            return [RowResult.Skip(Group, c1Name, RowTarget.RatioAtMost(1.03), reason), RowResult.Skip(Group, StageName, RowTarget.None, reason), RowResult.Skip(Group, FloorName, RowTarget.None, reason), RowResult.Skip(Group, c4Name, RowTarget.RatioAtLeast(0.97), reason)];
         }
 
         var model = Path.GetFileName(path);
         if (Unsuitable(path) is { } why)
         {
-            return [RowResult.Skip(Group, c1Name, RowTarget.RatioAtMost(1.03), why), RowResult.Skip(Group, StageName, RowTarget.None, why), RowResult.Skip(Group, c4Name, RowTarget.RatioAtLeast(0.97), why)];
+            return [RowResult.Skip(Group, c1Name, RowTarget.RatioAtMost(1.03), why), RowResult.Skip(Group, StageName, RowTarget.None, why), RowResult.Skip(Group, FloorName, RowTarget.None, why), RowResult.Skip(Group, c4Name, RowTarget.RatioAtLeast(0.97), why)];
         }
 
         context.Progress($"model: {model}, concurrency 1, 1 session x {context.IntraOpThreads} intra-op thread(s)");
-        var c1 = await CompareAsync(context, path, 1, 1, context.IntraOpThreads, context.ModelTime, cancellationToken, withStageDirect: true).ConfigureAwait(false);
+        var c1 = await CompareAsync(context, path, 1, 1, context.IntraOpThreads, context.ModelTime, cancellationToken, withBreakdown: true).ConfigureAwait(false);
         var threads4 = Math.Max(1, Environment.ProcessorCount / context.EngineCount);
         context.Progress($"model: {model}, concurrency {Concurrency}, {context.EngineCount} sessions x {threads4} intra-op thread(s)");
         var c4 = await CompareAsync(context, path, Concurrency, context.EngineCount, threads4, context.ModelTime, cancellationToken).ConfigureAwait(false);
@@ -53,6 +55,9 @@ internal sealed class ModelServingRows : IBenchRow
             // Where the c=1 overhead goes: the stage itself (binding checks, pinning, output views) without HTTP.
             RowHelpers.Latency(Group, StageName, c1.StageDirect!, c1.Baseline, RowTarget.None,
                 string.Create(CultureInfo.InvariantCulture, $"{model}; the stage's own cost: no HTTP, no encode/decode; measured in the same rounds as the row above")),
+            // What no HTTP server can avoid: carrying the request's bytes to it (sent raw, empty answer).
+            RowHelpers.Latency(Group, FloorName, c1.HttpFloor!, c1.Baseline, RowTarget.None,
+                string.Create(CultureInfo.InvariantCulture, $"{model}; the same request bytes POSTed to a bare Kestrel endpoint that reads them and answers empty: ratio = the floor's share of the model time; measured in the same rounds")),
             RowHelpers.Throughput(Group, c4Name, c4.Ours, c4.Baseline, RowTarget.RatioAtLeast(0.97),
                 string.Create(CultureInfo.InvariantCulture, $"{model}; {context.EngineCount} sessions x intra-op {threads4} on both sides; ratio = ours/baseline req/s")),
         ];
@@ -68,8 +73,8 @@ internal sealed class ModelServingRows : IBenchRow
             : $"{Path.GetFileName(path)} has inputs {string.Join(", ", inputs)}; the model rows need exactly one float32 tensor input";
     }
 
-    private static async Task<(LoopResult Ours, LoopResult Baseline, LoopResult? StageDirect)> CompareAsync(
-        SuiteContext context, string path, int concurrency, int sessions, int intraOpThreads, TimeSpan time, CancellationToken cancellationToken, bool withStageDirect = false)
+    private static async Task<(LoopResult Ours, LoopResult Baseline, LoopResult? StageDirect, LoopResult? HttpFloor)> CompareAsync(
+        SuiteContext context, string path, int concurrency, int sessions, int intraOpThreads, TimeSpan time, CancellationToken cancellationToken, bool withBreakdown = false)
     {
         using var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = path, EngineCount = sessions, IntraOpThreads = intraOpThreads });
         await using var host = await SuiteHttp.HostAsync(stage, cancellationToken).ConfigureAwait(false);
@@ -99,14 +104,19 @@ internal sealed class ModelServingRows : IBenchRow
             if (!result.IsSuccess) throw new InvalidDataException(result.Error!.Message);
         }
 
-        if (!withStageDirect)
+        if (!withBreakdown)
         {
             var (ours, baseline) = await RowHelpers.AlternateAsync(context, Ours, bare.RunAsync, concurrency, time, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
-            return (ours, baseline, null);
+            return (ours, baseline, null, null);
         }
 
-        var results = await RowHelpers.AlternateAsync(context, [Ours, bare.RunAsync, StageDirect], concurrency, time, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
-        return (results[0], results[1], results[2]);
+        await using var sink = await SuiteHttp.StartEchoAsync(new Server.GraphPipeServerOptions().MaxRequestBytes, cancellationToken).ConfigureAwait(false);
+        var sinkUri = new Uri(sink.Address, "sink");
+        var requestBytes = new GraphPipeWriter().WriteInferRequest(request).ToArray();
+        ValueTask HttpFloor(int worker, CancellationToken ct) => new(RowHelpers.PostBytesAsync(http, sinkUri, requestBytes, ct));
+
+        var results = await RowHelpers.AlternateAsync(context, [Ours, bare.RunAsync, StageDirect, HttpFloor], concurrency, time, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
+        return (results[0], results[1], results[2], results[3]);
     }
 
     /// <summary>The baseline: plain ONNX Runtime sessions shared by workers through a free list, inputs built once per worker.</summary>
