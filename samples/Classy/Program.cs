@@ -3,6 +3,12 @@ using Classy;
 using GraphPipe.Client;
 using Spectre.Console;
 
+if (Console.IsOutputRedirected)
+{
+    // Spectre assumes 80 columns when it cannot ask a terminal; a log file can take whole table rows.
+    AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
+}
+
 var root = new RootCommand("classy: classify images through GraphPipe stages (downloader -> preprocessor -> model)");
 var images = new Argument<string[]>("images") { Description = "Local image files and/or http(s) URLs", Arity = ArgumentArity.ZeroOrMore };
 var via = new Option<Sequencing>("--via") { Description = "Sequencing: client, server or hybrid", DefaultValueFactory = _ => Sequencing.Client };

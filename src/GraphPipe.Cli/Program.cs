@@ -10,6 +10,12 @@ var root = new RootCommand("graphpipe: serve ML models and pipeline stages over 
     BenchCommand.Create(),
 };
 
+if (Console.IsOutputRedirected)
+{
+    // Spectre assumes 80 columns when it cannot ask a terminal; a log file can take whole table rows.
+    Spectre.Console.AnsiConsole.Profile.Width = Math.Max(Spectre.Console.AnsiConsole.Profile.Width, 180);
+}
+
 var parse = root.Parse(args);
 // An unknown --flag would otherwise be taken as a positional value (a URL or file name).
 var unknownFlag = parse.Tokens.FirstOrDefault(t => t.Type == System.CommandLine.Parsing.TokenType.Argument && t.Value.Length > 1 && t.Value[0] == '-' && !double.TryParse(t.Value, System.Globalization.CultureInfo.InvariantCulture, out _));

@@ -24,12 +24,6 @@ internal static class SuiteReport
     public static void PrintTable(SuiteRun run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        if (Console.IsOutputRedirected)
-        {
-            // Spectre assumes 80 columns when it cannot ask a terminal; a log file can take the full rows.
-            AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 180);
-        }
-
         var table = new Table().Title($"graphpipe bench suite ({run.Mode}): ours vs the limit or peer").AddColumns("row", "ours", "baseline", "unit", "ratio", "target", "result");
         foreach (var r in run.Rows)
         {
