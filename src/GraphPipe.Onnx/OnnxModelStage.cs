@@ -225,9 +225,15 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
                         var raw = outputs[o].GetTensorDataAsSpan<byte>();
                         if (row == 0)
                         {
+                            if ((long)raw.Length * rows > Array.MaxLength)
+                            {
+                                return StageResult.Failure(StageErrorKind.InvalidInput,
+                                    $"output '{request.OutputNames[o]}' of {rows} rows would take {(long)raw.Length * rows} bytes, more than one tensor can hold; send fewer rows");
+                            }
+
                             outputTypes[o] = OnnxTypes.ToGraphPipe(info.ElementDataType);
                             outputShapes[o] = info.Shape;
-                            stacked[o] = new byte[checked(raw.Length * rows)];
+                            stacked[o] = new byte[raw.Length * rows];
                         }
                         else if (!info.Shape.AsSpan().SequenceEqual(outputShapes[o]))
                         {

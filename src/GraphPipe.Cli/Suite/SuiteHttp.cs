@@ -44,38 +44,34 @@ internal static class SuiteHttp
         builder.Logging.ClearProviders();
         builder.WebHost.UseGraphPipeListen("127.0.0.1:0", maxRequestBytes);
         var app = builder.Build();
-        app.MapPost("/", static async context =>
-        {
-            var length = (int)(context.Request.ContentLength ?? 0);
-            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-            try
-            {
-                await context.Request.Body.ReadExactlyAsync(buffer.AsMemory(0, length), context.RequestAborted).ConfigureAwait(false);
-                context.Response.ContentType = "application/octet-stream";
-                context.Response.ContentLength = length;
-                await context.Response.Body.WriteAsync(buffer.AsMemory(0, length), context.RequestAborted).ConfigureAwait(false);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-        });
-        app.MapPost("/sink", static async context =>
-        {
-            var length = (int)(context.Request.ContentLength ?? 0);
-            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-            try
-            {
-                await context.Request.Body.ReadExactlyAsync(buffer.AsMemory(0, length), context.RequestAborted).ConfigureAwait(false);
-                context.Response.ContentLength = 0;
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-        });
+        app.MapPost("/", static context => ReadBodyThenAnswerAsync(context, echo: true));
+        app.MapPost("/sink", static context => ReadBodyThenAnswerAsync(context, echo: false));
         var address = await StartAppAsync(app, cancellationToken).ConfigureAwait(false);
         return new EchoServer(app, address);
+    }
+
+    /// <summary>Reads the whole body into a pooled buffer sized from Content-Length; writes it back (echo) or answers empty.</summary>
+    private static async Task ReadBodyThenAnswerAsync(HttpContext context, bool echo)
+    {
+        var length = (int)(context.Request.ContentLength ?? 0);
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        try
+        {
+            await context.Request.Body.ReadExactlyAsync(buffer.AsMemory(0, length), context.RequestAborted).ConfigureAwait(false);
+            if (!echo)
+            {
+                context.Response.ContentLength = 0;
+                return;
+            }
+
+            context.Response.ContentType = "application/octet-stream";
+            context.Response.ContentLength = length;
+            await context.Response.Body.WriteAsync(buffer.AsMemory(0, length), context.RequestAborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>

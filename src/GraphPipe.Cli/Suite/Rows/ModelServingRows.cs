@@ -96,18 +96,18 @@ internal sealed class ModelServingRows : IBenchRow
             if (response.Outputs.Count == 0) throw new InvalidDataException("no output");
         }
 
+        if (!withBreakdown)
+        {
+            var (ours, baseline) = await RowHelpers.AlternateAsync(context, Ours, bare.RunAsync, concurrency, time, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
+            return (ours, baseline, null, null);
+        }
+
         var stageRequest = new StageRequest([input.Name], request.Inputs, [outputName], string.Empty);
 
         async ValueTask StageDirect(int worker, CancellationToken ct)
         {
             using var result = await stage.InferAsync(stageRequest, ct).ConfigureAwait(false);
             if (!result.IsSuccess) throw new InvalidDataException(result.Error!.Message);
-        }
-
-        if (!withBreakdown)
-        {
-            var (ours, baseline) = await RowHelpers.AlternateAsync(context, Ours, bare.RunAsync, concurrency, time, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
-            return (ours, baseline, null, null);
         }
 
         await using var sink = await SuiteHttp.StartEchoAsync(new Server.GraphPipeServerOptions().MaxRequestBytes, cancellationToken).ConfigureAwait(false);
