@@ -64,6 +64,34 @@ public sealed class FixedBatchServingTests
         Assert.Contains("[2,5]", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Infer_TwoInputBatchOneModelGivenTwoRowsEach_AddsRowByRow()
+    {
+        await using var server = await LoopbackServer.StartOnnxAsync("fixed_batch_pair.onnx").WaitAsync(Limits.Step, Ct);
+        float[] a = [1, 2, 3, 4, 5, 6];
+        float[] b = [10, 20, 30, 40, 50, 60];
+
+        var response = await server.Client.InferAsync(new InferRequest { Inputs = [Tensor.Create<float>(a, 2, 3), Tensor.Create<float>(b, 2, 3)] }, Ct).WaitAsync(Limits.Step, Ct);
+
+        var s = Assert.Single(response.Outputs);
+        Assert.Equal([2L, 3], s.Shape);
+        Assert.Equal([11f, 22, 33, 44, 55, 66], s.ToArray<float>());
+    }
+
+    [Fact]
+    public async Task Infer_TwoInputBatchOneModelGivenDifferentRowCounts_Returns400NamingBothShapes()
+    {
+        await using var server = await LoopbackServer.StartOnnxAsync("fixed_batch_pair.onnx").WaitAsync(Limits.Step, Ct);
+
+        var error = await Assert.ThrowsAsync<GraphPipeException>(() => server.Client.InferAsync(
+            new InferRequest { Inputs = [Tensor.Create<float>(new float[6], 2, 3), Tensor.Create<float>(new float[9], 3, 3)] }, Ct).WaitAsync(Limits.Step, Ct));
+
+        Assert.Equal(HttpStatusCode.BadRequest, error.StatusCode);
+        Assert.Contains("dimension 0", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'a' [2,3]", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'b' [3,3]", error.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>The NuGet ResNet18 backbone as shipped (input fixed at [1,3,224,224]) answers a batch of two images with each image's own features.</summary>
     [Fact]
     public async Task Infer_NuGetResNet18GivenTwoImages_RowsEqualSingleImageResults()

@@ -164,6 +164,17 @@ def fixed_batch():
     save(graph, "fixed_batch.onnx")
 
 
+def fixed_batch_pair():
+    # s = a + b, every input and output fixed at [1,3] (a two-input batch-1 model: rows must agree).
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["s"], name="add")],
+        "fixed_batch_pair",
+        [vi("a", TensorProto.FLOAT, [1, 3]), vi("b", TensorProto.FLOAT, [1, 3])],
+        [vi("s", TensorProto.FLOAT, [1, 3])],
+    )
+    save(graph, "fixed_batch_pair.onnx")
+
+
 def types():
     # Identity per element type: u8 -> u8_out, f64 -> f64_out, f16 -> f16_out, i32 -> i32_out.
     specs = [
@@ -188,6 +199,7 @@ def main():
     strings()
     vgg_like()
     fixed_batch()
+    fixed_batch_pair()
     types()
     return 0
 
