@@ -1,4 +1,3 @@
-using GraphPipe.Client;
 using GraphPipe.Download;
 using GraphPipe.Imaging;
 using GraphPipe.Onnx;
@@ -70,7 +69,7 @@ public sealed class ClassyStack : IAsyncDisposable
             owned.Add(onnx);
             var model = new TopKLabelsStage(onnx, TopKLabelsStage.ReadLabelsFile(options.LabelsPath), options.TopK);
             var listen = $"{options.Host}:0";
-            var modelHost = await StartHostAsync(hosts, model, listen, cancellationToken).ConfigureAwait(false);
+            var modelHost = await StartHostAsync(hosts, serving => serving.AddStage("model", model), listen, cancellationToken).ConfigureAwait(false);
 
             var preprocessor = new ImagePreprocessorStage(new ImagePreprocessorOptions { Profile = options.Profile });
             // Everything runs on loopback, so client-named next stages and image URLs must be allowed
@@ -78,17 +77,15 @@ public sealed class ClassyStack : IAsyncDisposable
             var policy = NetworkPolicy.AllowAll;
             var downloader = new DownloaderStage(new DownloaderOptions { Policy = policy });
             owned.Add(downloader);
-            var http = new HttpClient(policy.CreateHandler()) { Timeout = Timeout.InfiniteTimeSpan };
-            owned.Add(http);
-            var client = new GraphPipeClient(http, modelHost.Address);
 
-            IInferenceStage Chain(IInferenceStage stage, Uri? next)
-                => new ForwardingStage(stage, client, client, new ForwardingOptions { Next = next, ConfigPolicy = policy });
+            // Each stage on a host of its own, so every sequencing mode crosses real HTTP hops.
+            Task<GraphPipeStageHost> Chain(string name, IInferenceStage stage, Uri? next)
+                => StartHostAsync(hosts, serving => serving.AddForwardingStage(name, stage, new ForwardingOptions { Next = next, ConfigPolicy = policy }), listen, cancellationToken);
 
-            var preHost = await StartHostAsync(hosts, Chain(preprocessor, null), listen, cancellationToken).ConfigureAwait(false);
-            var dlHost = await StartHostAsync(hosts, Chain(downloader, null), listen, cancellationToken).ConfigureAwait(false);
-            var chainedPre = await StartHostAsync(hosts, Chain(preprocessor, modelHost.Address), listen, cancellationToken).ConfigureAwait(false);
-            var chainedDl = await StartHostAsync(hosts, Chain(downloader, chainedPre.Address), listen, cancellationToken).ConfigureAwait(false);
+            var preHost = await Chain("preprocess", preprocessor, null).ConfigureAwait(false);
+            var dlHost = await Chain("download", downloader, null).ConfigureAwait(false);
+            var chainedPre = await Chain("preprocess", preprocessor, modelHost.Address).ConfigureAwait(false);
+            var chainedDl = await Chain("download", downloader, chainedPre.Address).ConfigureAwait(false);
             var endpoints = new ClassyEndpoints(modelHost.Address, preHost.Address, dlHost.Address, chainedPre.Address, chainedDl.Address);
             return new ClassyStack(hosts, owned, endpoints, model);
         }
@@ -99,9 +96,9 @@ public sealed class ClassyStack : IAsyncDisposable
         }
     }
 
-    private static async Task<GraphPipeStageHost> StartHostAsync(List<GraphPipeStageHost> hosts, IInferenceStage stage, string listen, CancellationToken cancellationToken)
+    private static async Task<GraphPipeStageHost> StartHostAsync(List<GraphPipeStageHost> hosts, Action<GraphPipeServingBuilder> addStages, string listen, CancellationToken cancellationToken)
     {
-        var host = await GraphPipeStageHost.StartAsync(stage, listen, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var host = await GraphPipeStageHost.StartAsync(addStages, listen, cancellationToken: cancellationToken).ConfigureAwait(false);
         hosts.Add(host);
         return host;
     }

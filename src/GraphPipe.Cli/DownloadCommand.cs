@@ -58,11 +58,8 @@ internal static class DownloadCommand
                 throw new CliException(DescribeInvalid(ex));
             }
 
-            await using var app = settings.Build(parse, services =>
-            {
-                services.AddSingleton(sp => new DownloaderStage(options, sp.GetService<ILogger<DownloaderStage>>()));
-                services.AddSingleton(sp => forwarding.Wrap(parse, sp.GetRequiredService<DownloaderStage>()));
-            });
+            await using var app = settings.Build(parse, "download", serving =>
+                forwarding.AddStage(serving, parse, "download", sp => new DownloaderStage(options, sp.GetService<ILogger<DownloaderStage>>())));
             return await ServerSettings.RunAsync(app, ct).ConfigureAwait(false);
         });
         return command;

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using GraphPipe.Client;
 using GraphPipe.Pipelines;
+using GraphPipe.Server;
 using GraphPipe.Stages;
 
 namespace GraphPipe.Cli;
@@ -27,18 +27,15 @@ internal sealed class ForwardingSettings
         AllowedHosts = new HashSet<string>(CliOptions.SplitList(parse.GetValue(AllowHosts)), StringComparer.OrdinalIgnoreCase),
     };
 
-    /// <summary>Wraps <paramref name="stage"/> so it forwards per these settings. The HTTP clients live as long as the process.</summary>
-    public IInferenceStage Wrap(ParseResult parse, IInferenceStage stage)
+    /// <summary>Adds <paramref name="stage"/> to the host, forwarding per these settings (outgoing clients from the host's IHttpClientFactory).</summary>
+    public void AddStage(GraphPipeServingBuilder serving, ParseResult parse, string name, Func<IServiceProvider, IInferenceStage> stage)
     {
         var next = parse.GetValue(Next) is { Length: > 0 } text ? ClientCommands.ParseUrl(text) : null;
-        var policy = Policy(parse);
-        var trusted = new GraphPipeClient(ClientCommands.CreateHttpClient(), next ?? new Uri("http://127.0.0.1/"));
-        var untrusted = new GraphPipeClient(new HttpClient(policy.CreateHandler()) { Timeout = Timeout.InfiniteTimeSpan }, new Uri("http://127.0.0.1/"));
-        return new ForwardingStage(stage, trusted, untrusted, new ForwardingOptions
+        serving.AddForwardingStage(GraphPipeStageHost.SafeName(name), stage, new ForwardingOptions
         {
             Next = next,
             AllowNextFromConfig = !parse.GetValue(NoConfigNext),
-            ConfigPolicy = policy,
+            ConfigPolicy = Policy(parse),
         });
     }
 }

@@ -71,8 +71,9 @@ internal static class PreprocessCommand
                 throw new CliException(ex.Message);
             }
 
-            await using var app = settings.Build(parse, services => services.AddSingleton<IInferenceStage>(sp =>
-                forwarding.Wrap(parse, new ImagePreprocessorStage(options, sp.GetService<ILogger<ImagePreprocessorStage>>()))));
+            var stageName = parse.GetValue(name)!;
+            await using var app = settings.Build(parse, stageName, serving =>
+                forwarding.AddStage(serving, parse, stageName, sp => new ImagePreprocessorStage(options, sp.GetService<ILogger<ImagePreprocessorStage>>())));
             return await ServerSettings.RunAsync(app, ct).ConfigureAwait(false);
         });
         return command;

@@ -34,7 +34,12 @@ if (parse.Errors.Count > 0)
 
 try
 {
-    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+    return await parse.InvokeAsync(new InvocationConfiguration
+    {
+        EnableDefaultExceptionHandler = false,
+        // No 2 s kill on SIGTERM: a serving host drains and waits for in-flight requests itself.
+        ProcessTerminationTimeout = null,
+    }).ConfigureAwait(false);
 }
 catch (CliException ex)
 {

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using GraphPipe.Models;
 using GraphPipe.Onnx;
-using Microsoft.Extensions.DependencyInjection;
+using GraphPipe.Server;
 
 namespace GraphPipe.Cli;
 
@@ -84,7 +84,8 @@ internal static class ServeCommands
                     served = WithLabels(stage, labelsPath, parse.GetValue(topK), parse.GetValue(labelsFrom));
                 }
 
-                await using var app = settings.Build(parse, services => services.AddSingleton(served));
+                var stageName = served.Metadata.Name is { Length: > 0 } n ? n : "model";
+                await using var app = settings.Build(parse, stageName, serving => serving.AddStage(GraphPipeStageHost.SafeName(stageName), served));
                 return await ServerSettings.RunAsync(app, ct).ConfigureAwait(false);
             }
         });

@@ -21,7 +21,13 @@ internal sealed class ServerSettings
     public readonly Option<TimeSpan> RequestTimeout = CliOptions.Duration("--request-timeout", "GP_REQUEST_TIMEOUT", "Time allowed per request (504 beyond), e.g. 30s", TimeSpan.FromSeconds(30));
     public readonly Option<int> MaxConcurrency = CliOptions.Env("--max-concurrency", "GP_MAX_CONCURRENCY", "Requests processed at once", 64);
     public readonly Option<int> MaxQueue = CliOptions.Env("--max-queue", "GP_MAX_QUEUE", "Requests waiting for a slot (503 beyond)", 256);
-    public readonly Option<TimeSpan> ShutdownTimeout = CliOptions.Duration("--shutdown-timeout", "GP_SHUTDOWN_TIMEOUT", "Time given to in-flight requests on shutdown", TimeSpan.FromSeconds(30));
+    public readonly Option<TimeSpan> ShutdownTimeout = CliOptions.Duration("--shutdown-timeout", "GP_SHUTDOWN_TIMEOUT", "Time given to in-flight requests on shutdown, after the drain delay", TimeSpan.FromSeconds(30));
+    public readonly Option<TimeSpan> DrainDelay = CliOptions.Duration("--drain-delay", "GP_DRAIN_DELAY", "On SIGTERM: readiness fails at once, requests are still served this long before the listener closes (e.g. 5s behind Kubernetes)", TimeSpan.Zero);
+    public readonly Option<TimeSpan> BodyTimeout = CliOptions.Duration("--body-timeout", "GP_BODY_TIMEOUT", "Time allowed to receive a request body, before it takes a slot (408 beyond)", TimeSpan.FromSeconds(30));
+    public readonly Option<int> MinBodyRate = CliOptions.Env("--min-body-rate", "GP_MIN_BODY_RATE", "Slowest upload accepted, bytes/s after 5 s (0: off)", 1024);
+    public readonly Option<bool> ReadinessRequiresNext = CliOptions.Env("--readiness-requires-next", "GP_READINESS_REQUIRES_NEXT", "Fail readiness when the --next stage does not answer (default: report it only)", false);
+    public readonly Option<bool> Telemetry = CliOptions.Env("--telemetry", "GP_TELEMETRY", "Metrics at /metrics, traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set", true);
+    public readonly Option<string> LogFormat = CliOptions.Env("--log-format", "GP_LOG_FORMAT", "Console log format: text or json", "text");
     public readonly Option<bool> Verbose = CliOptions.Env("--verbose", "GP_VERBOSE", "Log every request", false, "-v");
 
     /// <param name="defaultListen">The stage kind's default address, so stages of a pipeline can run side by side with no flags.</param>
@@ -40,39 +46,66 @@ internal sealed class ServerSettings
         command.Add(MaxConcurrency);
         command.Add(MaxQueue);
         command.Add(ShutdownTimeout);
+        command.Add(DrainDelay);
+        command.Add(BodyTimeout);
+        command.Add(MinBodyRate);
+        command.Add(ReadinessRequiresNext);
+        command.Add(Telemetry);
+        command.Add(LogFormat);
         command.Add(Verbose);
     }
 
-    /// <summary>Builds a Kestrel host serving <paramref name="stage"/> with these settings.</summary>
-    public WebApplication Build(ParseResult parse, Action<IServiceCollection> addStage)
+    /// <summary>Builds the serving host for the stage <paramref name="addStage"/> adds, with these settings.</summary>
+    public WebApplication Build(ParseResult parse, string stageName, Action<GraphPipeServingBuilder> addStage)
     {
         var listen = parse.GetValue(Listen)!;
-        var maxBytes = parse.GetValue(MaxRequestBytes);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        var format = parse.GetValue(LogFormat);
+        if (string.Equals(format, "json", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ");
+        }
+        else if (string.Equals(format, "text", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        }
+        else
+        {
+            throw new CliException($"--log-format: '{format}' is not text or json");
+        }
+
         builder.Logging.SetMinimumLevel(parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Warning);
         builder.Logging.AddFilter("GraphPipe", parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Information);
         try
         {
-            builder.WebHost.UseGraphPipeListen(listen, maxBytes);
+            builder.WebHost.UseGraphPipeListen(listen);
         }
         catch (FormatException ex)
         {
-            throw new CliException(ex.Message);
+            throw new CliException($"--listen: {ex.Message}");
         }
 
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = parse.GetValue(ShutdownTimeout));
-        builder.Services.AddGraphPipeServer(o =>
+        var serving = builder.Services.AddGraphPipeServing(o =>
         {
-            o.MaxRequestBytes = maxBytes;
+            o.MaxRequestBytes = parse.GetValue(MaxRequestBytes);
             o.RequestTimeout = parse.GetValue(RequestTimeout);
             o.MaxConcurrentRequests = parse.GetValue(MaxConcurrency);
             o.MaxQueuedRequests = parse.GetValue(MaxQueue);
+            o.ShutdownTimeout = parse.GetValue(ShutdownTimeout);
+            o.DrainDelay = parse.GetValue(DrainDelay);
+            o.BodyReadTimeout = parse.GetValue(BodyTimeout);
+            o.MinRequestBodyBytesPerSecond = parse.GetValue(MinBodyRate);
+            o.ReadinessRequiresNextStage = parse.GetValue(ReadinessRequiresNext);
             foreach (var name in CliOptions.SplitList(parse.GetValue(Inputs))) o.DefaultInputs.Add(name);
             foreach (var name in CliOptions.SplitList(parse.GetValue(Outputs))) o.DefaultOutputs.Add(name);
         });
-        addStage(builder.Services);
+        addStage(serving);
+        if (parse.GetValue(Telemetry))
+        {
+            serving.AddTelemetry(stageName);
+        }
+
         var app = builder.Build();
         app.MapGraphPipe();
         return app;
@@ -81,7 +114,7 @@ internal sealed class ServerSettings
     /// <summary>Runs the host until Ctrl+C/SIGTERM, printing the bound address once listening.</summary>
     public static async Task<int> RunAsync(WebApplication app, CancellationToken cancellationToken)
     {
-        var stage = app.Services.GetRequiredService<IInferenceStage>();
+        var stage = app.Services.GetRequiredService<GraphPipe.Server.Serving.StageCatalog>().Default.Stage;
         var defaults = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<GraphPipeServerOptions>>().Value;
         ValidateDefaults(stage.Metadata, defaults);
         try
@@ -92,6 +125,10 @@ internal sealed class ServerSettings
         {
             throw new CliException($"cannot listen: {ex.Message}");
         }
+        catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+        {
+            throw new CliException($"invalid settings: {ex.Message}");
+        }
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var metadata = stage.Metadata;
@@ -99,7 +136,9 @@ internal sealed class ServerSettings
         Console.Out.WriteLine($"  inputs:  {string.Join("; ", metadata.Inputs)}");
         Console.Out.WriteLine($"  outputs: {string.Join("; ", metadata.Outputs)}");
         Console.Out.Flush();
-        await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+        // SIGTERM/Ctrl+C reach the host's console lifetime (the command line's own handler is off, see
+        // Program.cs), which drains and then waits for in-flight requests before this returns.
+        await app.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
         return 0;
     }
 

@@ -1,50 +1,90 @@
-using System.Net;
-using GraphPipe.Stages;
+using GraphPipe.Server.GraphPipeProtocol;
+using GraphPipe.Server.Health;
+using GraphPipe.Server.Serving;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace GraphPipe.Server;
 
 public static class GraphPipeServerExtensions
 {
-    /// <summary>Registers the GraphPipe front door. Register the <see cref="IInferenceStage"/> to serve separately.</summary>
-    public static IServiceCollection AddGraphPipeServer(this IServiceCollection services, Action<GraphPipeServerOptions>? configure = null)
+    private const string LiveTag = "live";
+    private const string ReadyTag = "ready";
+
+    /// <summary>
+    /// Adds the serving host: options (validated on start), the bounded body reader, admission and
+    /// deadlines, health checks and the drain on stop. Add stages with the returned builder, then map
+    /// protocol endpoints with <see cref="MapGraphPipe"/>.
+    /// </summary>
+    public static GraphPipeServingBuilder AddGraphPipeServing(this IServiceCollection services, Action<GraphPipeServerOptions>? configure = null)
     {
-        var builder = services.AddOptions<GraphPipeServerOptions>();
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<GraphPipeServerOptions>().ValidateDataAnnotations().ValidateOnStart();
         if (configure is not null)
         {
-            builder.Configure(configure);
+            options.Configure(configure);
         }
 
-        builder.Validate(o => { o.Validate(); return true; });
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<GraphPipeFrontDoor>();
-        return services;
+        services.TryAddSingleton<StageCatalog>();
+        services.TryAddSingleton<RequestBodyReader>();
+        services.TryAddSingleton<StageInvoker>();
+        services.TryAddSingleton<RejectionLog>();
+        services.TryAddSingleton<GraphPipeEndpoint>();
+        services.TryAddSingleton<DrainState>();
+        services.AddHostedService<DrainOnStopService>();
+        services.AddHttpClient(NextStageHealthCheck.HttpClientName);
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<GraphPipeServerOptions>>(static (kestrel, o) =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = o.Value.MaxRequestBytes;
+            kestrel.Limits.MinRequestBodyDataRate = o.Value.MinRequestBodyBytesPerSecond > 0
+                ? new MinDataRate(o.Value.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5))
+                : null;
+        });
+        // The host's own stop budget covers the drain delay and then the wait for in-flight requests.
+        services.AddOptions<HostOptions>().Configure<IOptions<GraphPipeServerOptions>>(static (host, o) =>
+            host.ShutdownTimeout = o.Value.DrainDelay + o.Value.ShutdownTimeout);
+        services.AddHealthChecks()
+            .AddCheck("alive", static () => HealthCheckResult.Healthy("process is up"), [LiveTag])
+            .AddCheck<ReadinessHealthCheck>("ready", tags: [ReadyTag])
+            .AddCheck<NextStageHealthCheck>("next_stage", tags: [ReadyTag]);
+        return new GraphPipeServingBuilder(services);
     }
 
     /// <summary>
-    /// Maps the GraphPipe front door on every path (POST: inference or metadata; GET: metadata JSON),
-    /// plus <c>/control/is_alive</c> and <c>/control/is_ready</c> (503 once shutdown begins, so load
-    /// balancers drain the replica while in-flight requests finish).
+    /// Maps the GraphPipe endpoint: each stage at <c>/{name}</c>, the default stage on every other path
+    /// (POST: inference or metadata; GET: metadata JSON), health at <c>/control/is_alive</c>,
+    /// <c>/control/is_ready</c>, <c>/v2/health/live</c> and <c>/v2/health/ready</c>, and <c>/metrics</c>.
     /// </summary>
     public static IEndpointRouteBuilder MapGraphPipe(this IEndpointRouteBuilder endpoints)
     {
+        ArgumentNullException.ThrowIfNull(endpoints);
         var services = endpoints.ServiceProvider;
-        var frontDoor = services.GetRequiredService<GraphPipeFrontDoor>();
-        var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
-        var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<GraphPipeServerOptions>>().Value;
+        var catalog = services.GetRequiredService<StageCatalog>();
+        var endpoint = services.GetRequiredService<GraphPipeEndpoint>();
+        var options = services.GetRequiredService<IOptions<GraphPipeServerOptions>>().Value;
 
-        endpoints.MapGet("/control/is_alive", static () => Results.Text("ok"));
-        endpoints.MapGet("/control/is_ready", () => lifetime.ApplicationStopping.IsCancellationRequested
-            ? Results.Text("stopping", statusCode: StatusCodes.Status503ServiceUnavailable)
-            : Results.Text("ok"));
+        MapHealth(endpoints, "/control/is_alive", LiveTag);
+        MapHealth(endpoints, "/v2/health/live", LiveTag);
+        MapHealth(endpoints, "/control/is_ready", ReadyTag);
+        MapHealth(endpoints, "/v2/health/ready", ReadyTag);
+        if (!ServingTelemetryExtensions.MapMetrics(endpoints))
+        {
+            endpoints.Map("/metrics", static context => ErrorResponse.WriteTextAsync(context, StatusCodes.Status404NotFound, "metrics are off on this host"));
+        }
+
         if (options.EnableShutdownEndpoint)
         {
+            var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
             endpoints.MapPost("/control/shutdown", () =>
             {
                 lifetime.StopApplication();
@@ -52,52 +92,26 @@ public static class GraphPipeServerExtensions
             });
         }
 
-        endpoints.MapFallback(frontDoor.HandleAsync);
+        foreach (var stage in catalog.Stages)
+        {
+            endpoints.Map("/" + stage.Name, context => endpoint.HandleAsync(context, stage));
+        }
+
+        var fallback = catalog.Default;
+        endpoints.MapFallback(context => endpoint.HandleAsync(context, fallback));
         return endpoints;
     }
 
-    /// <summary>Listens on <c>HOST:PORT</c> (e.g. <c>127.0.0.1:9000</c>, <c>0.0.0.0:9000</c>, <c>[::1]:9000</c>, <c>localhost:0</c>) and applies the body size limit to Kestrel.</summary>
-    public static IWebHostBuilder UseGraphPipeListen(this IWebHostBuilder builder, string listen, long maxRequestBytes)
-    {
-        var endpoint = ParseListen(listen);
-        return builder.ConfigureKestrel(kestrel =>
+    private static void MapHealth(IEndpointRouteBuilder endpoints, string path, string tag)
+        => endpoints.MapHealthChecks(path, new HealthCheckOptions
         {
-            kestrel.Limits.MaxRequestBodySize = maxRequestBytes;
-            kestrel.AddServerHeader = false;
-            if (endpoint.Host is null)
+            Predicate = check => check.Tags.Contains(tag),
+            ResponseWriter = HealthResponse.WriteAsync,
+            ResultStatusCodes =
             {
-                kestrel.ListenLocalhost(endpoint.Port);
-            }
-            else
-            {
-                kestrel.Listen(endpoint.Host, endpoint.Port);
-            }
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status200OK,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
         });
-    }
-
-    /// <summary>Parses <c>HOST:PORT</c>; host <c>localhost</c> gives a null address (both loopbacks).</summary>
-    public static (IPAddress? Host, int Port) ParseListen(string listen)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(listen);
-        var colon = listen.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(listen.AsSpan(colon + 1), out var port) || port is < 0 or > 65535)
-        {
-            throw new FormatException($"listen address '{listen}' is not HOST:PORT (e.g. 127.0.0.1:9000)");
-        }
-
-        var host = listen[..colon].Trim('[', ']');
-        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
-        {
-            return (null, port);
-        }
-
-        if (host is "*" or "+")
-        {
-            return (IPAddress.Any, port);
-        }
-
-        return IPAddress.TryParse(host, out var address)
-            ? (address, port)
-            : throw new FormatException($"listen host '{host}' is not an IP address or localhost");
-    }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using GraphPipe.Client;
 using GraphPipe.Stages;
 
@@ -13,6 +14,12 @@ public sealed class ForwardingOptions
 
     /// <summary>Which next-stage URLs a client may name in <c>config</c>. Default: public addresses only.</summary>
     public NetworkPolicy ConfigPolicy { get; init; } = new();
+
+    /// <summary>
+    /// A next stage in the same process (two stages of one host that are chained): called directly, with
+    /// no HTTP hop and no copy of the tensors. Takes the place of <see cref="Next"/>.
+    /// </summary>
+    public IInferenceStage? LocalNext { get; init; }
 }
 
 /// <summary>
@@ -45,8 +52,11 @@ public sealed class ForwardingStage : IForwardingStage
 
     public IInferenceStage Inner => _inner;
 
+    /// <summary>The operator's next stage (server sequencing), or null.</summary>
+    public Uri? Next => _options.Next;
+
     public bool WillForward(string config)
-        => _options.Next is not null || (_options.AllowNextFromConfig && PipelineConfig.TryGetNextHop(config, out _, out _, out _));
+        => _options.Next is not null || _options.LocalNext is not null || (_options.AllowNextFromConfig && PipelineConfig.TryGetNextHop(config, out _, out _, out _));
 
     public async ValueTask<StageResult> InferAsync(StageRequest request, CancellationToken cancellationToken)
     {
@@ -73,6 +83,10 @@ public sealed class ForwardingStage : IForwardingStage
         {
             return StageResult.Failure(StageErrorKind.InvalidInput, configError);
         }
+        else if (_options.LocalNext is { } local)
+        {
+            return await InferThenLocalAsync(local, request, cancellationToken).ConfigureAwait(false);
+        }
 
         if (next is null)
         {
@@ -86,6 +100,10 @@ public sealed class ForwardingStage : IForwardingStage
             return StageResult.Failure(result.Error!);
         }
 
+        var target = new KeyValuePair<string, object?>("server.address", next.Authority);
+        using var span = ForwardingTelemetry.Source.StartActivity("forward", ActivityKind.Internal);
+        span?.SetTag("server.address", next.Authority);
+        var started = Stopwatch.GetTimestamp();
         try
         {
             var response = await client.WithEndpoint(next).InferAsync(new InferRequest
@@ -100,7 +118,75 @@ public sealed class ForwardingStage : IForwardingStage
         {
             var kind = ex.IsTimeout ? StageErrorKind.Timeout : StageErrorKind.Upstream;
             var status = ex.StatusCode is { } code ? $"{(int)code}" : "no response";
+            span?.SetStatus(ActivityStatusCode.Error, status);
             return StageResult.Failure(kind, $"next stage {next} failed ({status}): {ex.RemoteMessage}");
+        }
+        finally
+        {
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            ForwardingTelemetry.HopDuration.Record(elapsed.TotalSeconds, target);
+            if (request.Timings is { } timings)
+            {
+                timings.Next = elapsed;
+            }
+        }
+    }
+
+    private async ValueTask<StageResult> InferThenLocalAsync(IInferenceStage local, StageRequest request, CancellationToken cancellationToken)
+    {
+        var innerRequest = new StageRequest(request.InputNames, request.Inputs, _innerOutputs, string.Empty);
+        var first = await _inner.InferAsync(innerRequest, cancellationToken).ConfigureAwait(false);
+        if (!first.IsSuccess)
+        {
+            first.Dispose();
+            return first;
+        }
+
+        // The same binding rules as the next stage's front door would apply to these outputs.
+        var bound = RequestBinder.Bind(new InferRequest { Inputs = first.Outputs, OutputNames = request.OutputNames }, local.Metadata, [], [], out var bindError);
+        if (bound is null)
+        {
+            first.Dispose();
+            return StageResult.Failure(bindError!.Kind, $"next stage {local.Metadata.Name}: {bindError.Message}");
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        using var span = ForwardingTelemetry.Source.StartActivity("forward", ActivityKind.Internal);
+        span?.SetTag("server.address", "in-process");
+        StageResult second;
+        try
+        {
+            second = await local.InferAsync(bound, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            first.Dispose();
+            throw;
+        }
+        finally
+        {
+            if (request.Timings is { } timings)
+            {
+                timings.Next = Stopwatch.GetElapsedTime(started);
+            }
+        }
+
+        if (!second.IsSuccess)
+        {
+            first.Dispose();
+            return second;
+        }
+
+        // The next stage's outputs may be views of this stage's outputs: release both together.
+        return StageResult.Success(second.Outputs, new BothOwners(second, first));
+    }
+
+    private sealed class BothOwners(IDisposable a, IDisposable b) : IDisposable
+    {
+        public void Dispose()
+        {
+            a.Dispose();
+            b.Dispose();
         }
     }
 }

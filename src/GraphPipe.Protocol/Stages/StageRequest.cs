@@ -28,6 +28,9 @@ public sealed class StageRequest
     /// <summary>The request's opaque config (in hybrid sequencing: the next stage's URL).</summary>
     public string Config { get; }
 
+    /// <summary>Where decorators record the time they spend (reported in <c>Server-Timing</c>); null when nobody listens.</summary>
+    public StageTimings? Timings { get; set; }
+
     /// <summary>The input with this name, or null.</summary>
     public Tensor? FindInput(string name)
     {
