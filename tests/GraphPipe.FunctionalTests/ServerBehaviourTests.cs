@@ -92,19 +92,6 @@ public sealed class ServerBehaviourTests
         Assert.Equal([5f, -6f, 7.5f, 8f], output.ToArray<float>());
     }
 
-    [Theory]
-    [InlineData("/control/is_alive")]
-    [InlineData("/control/is_ready")]
-    public async Task Get_ControlEndpoint_Returns200Ok(string path)
-    {
-        await using var server = await LoopbackServer.StartAsync(DelegateStage.Identity()).WaitAsync(Limits.Step, Ct);
-
-        var response = await RawHttp.SendAsync(server.Http, new HttpRequestMessage(HttpMethod.Get, new Uri(server.Address, path)), Ct).WaitAsync(Limits.Step, Ct);
-
-        Assert.Equal(HttpStatusCode.OK, response.Status);
-        Assert.Equal("ok", response.Text);
-    }
-
     [Fact]
     public async Task Post_ArbitraryPath_ServesInferenceAndMetadata()
     {
