@@ -10,10 +10,11 @@ namespace GraphPipe.Server.Health;
 /// stops accepting, which then waits up to the shutdown timeout for in-flight requests; the stages are
 /// disposed only after that, with the container.
 /// </summary>
-internal sealed class DrainOnStopService(IOptions<GraphPipeServerOptions> options, TimeProvider time, ILogger<DrainOnStopService> logger) : IHostedLifecycleService
+internal sealed class DrainOnStopService(IOptions<GraphPipeServerOptions> options, DrainState drain, TimeProvider time, ILogger<DrainOnStopService> logger) : IHostedLifecycleService
 {
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
+        drain.Begin();
         var delay = options.Value.DrainDelay;
         if (delay <= TimeSpan.Zero)
         {

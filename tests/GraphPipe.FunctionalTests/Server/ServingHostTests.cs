@@ -121,7 +121,7 @@ public sealed class ServingHostTests
         var stillDraining = !stopping.IsCompleted;
         await stopping.WaitAsync(Limits.Step, Ct);
 
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.True(ready.StatusCode == HttpStatusCode.ServiceUnavailable, await ready.Content.ReadAsStringAsync(Ct));
         Assert.Contains("stopping", await ready.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, readyV2.StatusCode);
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
