@@ -77,7 +77,7 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
 
         if (!input.IsString)
         {
-            return Fail($"input '{_options.InputName}': expected type string (encoded images), received {input.Type.ToWireName()}{Tensor.FormatShape(input.Shape.AsSpan())}");
+            return Fail($"input '{_options.InputName}': expected type string (encoded images), received {input.Type.ToWireName()}{Echo.Shape(input.Shape.AsSpan())}");
         }
 
         var images = input.Strings;
@@ -95,7 +95,7 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
         {
             if (!string.Equals(name, _options.OutputName, StringComparison.Ordinal))
             {
-                return Fail($"'{name}' is not an output of '{_options.Name}' (outputs: {_options.OutputName})");
+                return Fail($"'{Echo.Name(name)}' is not an output of '{_options.Name}' (outputs: {_options.OutputName})");
             }
         }
 

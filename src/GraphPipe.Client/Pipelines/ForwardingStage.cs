@@ -60,7 +60,7 @@ public sealed class ForwardingStage : IForwardingStage
             var refusal = _options.ConfigPolicy.CheckUri(hop!);
             if (refusal is not null)
             {
-                return StageResult.Failure(StageErrorKind.InvalidInput, $"next stage {hop}: {refusal}");
+                return StageResult.Failure(StageErrorKind.InvalidInput, $"next stage {Echo.Name(hop!.ToString())}: {refusal}");
             }
 
             (next, passOn, client) = (hop, rest, _untrusted);
@@ -100,7 +100,7 @@ public sealed class ForwardingStage : IForwardingStage
         {
             var kind = ex.IsTimeout ? StageErrorKind.Timeout : StageErrorKind.Upstream;
             var status = ex.StatusCode is { } code ? $"{(int)code}" : "no response";
-            return StageResult.Failure(kind, $"next stage {next} failed ({status}): {ex.RemoteMessage}");
+            return StageResult.Failure(kind, $"next stage {Echo.Name(next.ToString())} failed ({status}): {ex.RemoteMessage}");
         }
     }
 }
