@@ -142,7 +142,7 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
         var count = input.Strings.Count;
         if (count > _options.MaxUrlsPerRequest)
         {
-            return StageResult.Failure(StageErrorKind.InvalidInput, $"input '{_options.InputName}' has {count} URLs; at most {_options.MaxUrlsPerRequest} are allowed per request");
+            return StageResult.Failure(StageErrorKind.InvalidInput, $"input '{_options.InputName}' has {count} URLs; at most {_options.MaxUrlsPerRequest} are allowed per request (--max-urls)");
         }
 
         // Every URL is checked before any is fetched: a bad one fails the request without network traffic.
@@ -413,7 +413,7 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
         }
     }
 
-    private string TotalTooLarge() => $"the request's downloads are larger than {_options.MaxBytesPerRequest} bytes in total";
+    private string TotalTooLarge() => $"the request's downloads are larger than {_options.MaxBytesPerRequest} bytes in total (--max-download-bytes)";
 
     private Outcome Failure(Job job, int index, StageErrorKind kind, string reason)
     {
