@@ -235,7 +235,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
 
         var error = AssertFailure(result, StageErrorKind.InvalidInput);
         Assert.DoesNotContain('\n', error.Message);
-        Assert.Contains("...): not an http(s) URL", error.Message, StringComparison.Ordinal);
+        Assert.Contains("... (1019 chars)): not an http(s) URL", error.Message, StringComparison.Ordinal);
         Assert.True(error.Message.Length < 300, error.Message);
     }
 
