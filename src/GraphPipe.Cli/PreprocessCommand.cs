@@ -26,12 +26,15 @@ internal static class PreprocessCommand
         var scale = CliOptions.EnvString("--scale", "GP_SCALE", "Pixel multiplier before mean/std, e.g. 1 or 1/255; overrides the profile", null);
         var resize = CliOptions.EnvString("--resize", "GP_RESIZE", "stretch, or crop (shorter side to 256/224 of the size, then centre crop); overrides the profile", null);
         var maxPixels = CliOptions.Env("--max-pixels", "GP_MAX_PIXELS", "Largest source image (width*height) accepted", ImagePreprocessor.DefaultMaxPixels);
-        var maxImages = CliOptions.Env("--max-images", "GP_MAX_IMAGES", "Most images per request", 256);
+        var defaults = new ImagePreprocessorOptions();
+        var maxImages = CliOptions.Env("--max-images", "GP_MAX_IMAGES", "Most images per request (400 beyond)", defaults.MaxImagesPerRequest);
+        var maxOutput = CliOptions.Env("--max-output-bytes", "GP_MAX_OUTPUT_BYTES", "Largest output of one request, images*3*H*W*4 bytes (400 beyond)", defaults.MaxOutputBytes);
+        var maxInFlight = CliOptions.Env("--max-output-bytes-in-flight", "GP_MAX_OUTPUT_BYTES_IN_FLIGHT", "Largest sum of outputs held at once; requests beyond it wait", defaults.MaxOutputBytesInFlight);
         var parallelism = CliOptions.Env("--parallelism", "GP_PARALLELISM", "Images of one request decoded at once", Environment.ProcessorCount);
         var name = CliOptions.Env("--name", "GP_NAME", "Name reported in metadata and error messages", "preprocess");
         var command = new Command("preprocess", "Serve an image preprocessor: encoded images (string tensor) in, a normalised float32 tensor out")
         {
-            profile, size, channelOrder, layout, mean, std, scale, resize, maxPixels, maxImages, parallelism, name,
+            profile, size, channelOrder, layout, mean, std, scale, resize, maxPixels, maxImages, maxOutput, maxInFlight, parallelism, name,
         };
         settings.AddTo(command);
         forwarding.AddTo(command);
@@ -58,6 +61,8 @@ internal static class PreprocessCommand
                 Profile = chosen,
                 MaxPixels = parse.GetValue(maxPixels),
                 MaxImagesPerRequest = parse.GetValue(maxImages),
+                MaxOutputBytes = parse.GetValue(maxOutput),
+                MaxOutputBytesInFlight = parse.GetValue(maxInFlight),
                 MaxDegreeOfParallelism = parse.GetValue(parallelism),
                 Name = parse.GetValue(name)!,
             };

@@ -25,8 +25,6 @@ namespace GraphPipe.Download;
 public sealed partial class DownloaderStage : IInferenceStage, IDisposable
 {
     private const int InitialBufferBytes = 64 * 1024;
-    private const int MaxShownUrlChars = 200;
-
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly DownloaderOptions _options;
@@ -130,21 +128,21 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
 
         if (!input.IsString)
         {
-            return StageResult.Failure(StageErrorKind.InvalidInput, $"input '{_options.InputName}': expected type string (image URLs), received {input}");
+            return StageResult.Failure(StageErrorKind.InvalidInput, $"input '{_options.InputName}': expected type string (image URLs), received {input.Type.ToWireName()}{Echo.Shape(input.Shape.AsSpan())}");
         }
 
         foreach (var name in request.OutputNames)
         {
             if (!string.Equals(name, _options.OutputName, StringComparison.Ordinal))
             {
-                return StageResult.Failure(StageErrorKind.InvalidInput, $"unknown output name '{name}'; the output is {_options.OutputName}");
+                return StageResult.Failure(StageErrorKind.InvalidInput, $"unknown output name '{Echo.Name(name)}'; the output is {_options.OutputName}");
             }
         }
 
         var count = input.Strings.Count;
         if (count > _options.MaxUrlsPerRequest)
         {
-            return StageResult.Failure(StageErrorKind.InvalidInput, $"input '{_options.InputName}' has {count} URLs; at most {_options.MaxUrlsPerRequest} are allowed per request");
+            return StageResult.Failure(StageErrorKind.InvalidInput, $"input '{_options.InputName}' has {count} URLs; at most {_options.MaxUrlsPerRequest} are allowed per request (--max-urls)");
         }
 
         // Every URL is checked before any is fetched: a bad one fails the request without network traffic.
@@ -415,7 +413,7 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
         }
     }
 
-    private string TotalTooLarge() => $"the request's downloads are larger than {_options.MaxBytesPerRequest} bytes in total";
+    private string TotalTooLarge() => $"the request's downloads are larger than {_options.MaxBytesPerRequest} bytes in total (--max-download-bytes)";
 
     private Outcome Failure(Job job, int index, StageErrorKind kind, string reason)
     {
@@ -494,17 +492,7 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
     private static string Describe(int index, string text, string reason) => $"url {index} ({Show(text)}): {reason}";
 
     /// <summary>The URL as it goes into a one-line message: control characters replaced, long ones shortened.</summary>
-    private static string Show(string text)
-    {
-        var shown = text.Length <= MaxShownUrlChars ? text : string.Concat(text.AsSpan(0, MaxShownUrlChars), "...");
-        return string.Create(shown.Length, shown, static (span, source) =>
-        {
-            for (var i = 0; i < span.Length; i++)
-            {
-                span[i] = char.IsControl(source[i]) ? '?' : source[i];
-            }
-        });
-    }
+    private static string Show(string text) => Echo.Name(text);
 
     private static string FormatSeconds(TimeSpan time) => time.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
 

@@ -14,8 +14,21 @@ public sealed class ImagePreprocessorOptions
     /// <summary>Largest source image (width * height) accepted; checked from the header, before decoding.</summary>
     public long MaxPixels { get; init; } = ImagePreprocessor.DefaultMaxPixels;
 
-    /// <summary>Most images in one request.</summary>
-    public int MaxImagesPerRequest { get; init; } = 256;
+    /// <summary>Most images in one request. Default 64.</summary>
+    public int MaxImagesPerRequest { get; init; } = 64;
+
+    /// <summary>
+    /// Largest output of one request, in bytes (images x 3 x height x width x 4), checked before anything is
+    /// decoded. Default 64 MiB: 64 images at 224x224, or 17 at 512x512. Tiny images expand to full-size outputs,
+    /// so without it a 20 KB request could ask for hundreds of MB.
+    /// </summary>
+    public long MaxOutputBytes { get; init; } = DefaultMaxOutputBytes;
+
+    /// <summary>
+    /// Largest sum of outputs held by the stage's requests at once (until each response is written); a request
+    /// that does not fit waits for earlier ones, up to its deadline. Default 256 MiB.
+    /// </summary>
+    public long MaxOutputBytesInFlight { get; init; } = DefaultMaxOutputBytesInFlight;
 
     /// <summary>Images of one request decoded at once.</summary>
     public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
@@ -26,6 +39,10 @@ public sealed class ImagePreprocessorOptions
 
     /// <summary>Stage name reported in metadata and error messages.</summary>
     public string Name { get; init; } = "preprocess";
+
+    public const long DefaultMaxOutputBytes = 64L * 1024 * 1024;
+
+    public const long DefaultMaxOutputBytesInFlight = 256L * 1024 * 1024;
 }
 
 /// <summary>
@@ -37,6 +54,7 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
     private readonly ImagePreprocessorOptions _options;
     private readonly PreprocessProfile _profile;
     private readonly ILogger _logger;
+    private readonly MemoryBudget _inFlight;
 
     public ImagePreprocessorStage(ImagePreprocessorOptions options, ILogger<ImagePreprocessorStage>? logger = null)
     {
@@ -46,6 +64,11 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
         _profile.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxPixels, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxImagesPerRequest, 1);
+        // One output is one pooled array, so at most Array.MaxLength bytes.
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxOutputBytes, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.MaxOutputBytes, Array.MaxLength);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxOutputBytesInFlight, 1);
+        _inFlight = new MemoryBudget(options.MaxOutputBytesInFlight);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxDegreeOfParallelism, 1);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.InputName);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.OutputName);
@@ -77,7 +100,7 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
 
         if (!input.IsString)
         {
-            return Fail($"input '{_options.InputName}': expected type string (encoded images), received {input.Type.ToWireName()}{Tensor.FormatShape(input.Shape.AsSpan())}");
+            return Fail($"input '{_options.InputName}': expected type string (encoded images), received {input.Type.ToWireName()}{Echo.Shape(input.Shape.AsSpan())}");
         }
 
         var images = input.Strings;
@@ -88,20 +111,57 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
 
         if (images.Count > _options.MaxImagesPerRequest)
         {
-            return Fail($"input '{_options.InputName}': {images.Count} images exceed the limit of {_options.MaxImagesPerRequest} per request");
+            return Fail($"input '{_options.InputName}': {images.Count} images exceed max images per request ({_options.MaxImagesPerRequest}; --max-images)");
         }
 
         foreach (var name in request.OutputNames)
         {
             if (!string.Equals(name, _options.OutputName, StringComparison.Ordinal))
             {
-                return Fail($"'{name}' is not an output of '{_options.Name}' (outputs: {_options.OutputName})");
+                return Fail($"'{Echo.Name(name)}' is not an output of '{_options.Name}' (outputs: {_options.OutputName})");
             }
         }
 
+        // Known from the profile alone: refuse or wait before decoding or allocating anything.
+        var bytes = (long)images.Count * _profile.ElementsPerImage * sizeof(float);
+        if (bytes > _options.MaxOutputBytes)
+        {
+            return Fail($"input '{_options.InputName}': {images.Count} images of {_profile.Width}x{_profile.Height} make a {bytes}-byte output, more than max output bytes per request ({_options.MaxOutputBytes}; --max-output-bytes)");
+        }
+
+        if (bytes > _inFlight.Capacity)
+        {
+            return Fail($"input '{_options.InputName}': {images.Count} images of {_profile.Width}x{_profile.Height} make a {bytes}-byte output, more than max output bytes in flight ({_inFlight.Capacity}; --max-output-bytes-in-flight)");
+        }
+
+        var lease = _inFlight.AcquireAsync(bytes, cancellationToken);
+        return lease.IsCompletedSuccessfully
+            ? ValueTask.FromResult(Produce(request, images, bytes, lease.Result, cancellationToken))
+            : ProduceWhenLeasedAsync(request, images, bytes, lease, cancellationToken);
+    }
+
+    private async ValueTask<StageResult> ProduceWhenLeasedAsync(StageRequest request, IReadOnlyList<ReadOnlyMemory<byte>> images, long bytes, ValueTask<IDisposable> lease, CancellationToken cancellationToken)
+    {
+        var leased = await lease.ConfigureAwait(false);
+        Log.Waited(_logger, bytes);
+        return Produce(request, images, bytes, leased, cancellationToken);
+    }
+
+    /// <summary>Decodes into a pooled buffer that, with <paramref name="lease"/>, is given back when the result is disposed.</summary>
+    private StageResult Produce(StageRequest request, IReadOnlyList<ReadOnlyMemory<byte>> images, long bytes, IDisposable lease, CancellationToken cancellationToken)
+    {
         var perImage = _profile.ElementsPerImage;
-        var bytes = checked((long)images.Count * perImage * sizeof(float));
-        var buffer = new PooledBuffer(checked((int)bytes));
+        PooledBuffer buffer;
+        try
+        {
+            buffer = new PooledBuffer((int)bytes, lease);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+
         try
         {
             var failure = Run(images, buffer.Array, perImage, cancellationToken);
@@ -109,13 +169,13 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
             {
                 buffer.Dispose();
                 Log.Rejected(_logger, failure);
-                return Fail(failure);
+                return StageResult.Failure(StageErrorKind.InvalidInput, failure);
             }
 
             var tensor = Tensor.FromBytes(TensorType.Float32, _profile.Shape(images.Count).AsSpan(), buffer.Array.AsMemory(0, (int)bytes));
             var outputs = new Tensor[Math.Max(1, request.OutputNames.Count)];
             Array.Fill(outputs, tensor);
-            return ValueTask.FromResult(StageResult.Success(outputs, buffer));
+            return StageResult.Success(outputs, buffer);
         }
         catch
         {
@@ -170,8 +230,8 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
 
     private static ValueTask<StageResult> Fail(string message) => ValueTask.FromResult(StageResult.Failure(StageErrorKind.InvalidInput, message));
 
-    /// <summary>The output buffer, rented per request and returned when the result is disposed.</summary>
-    private sealed class PooledBuffer(int length) : IDisposable
+    /// <summary>The output buffer, rented per request and returned, with its share of the in-flight budget, when the result is disposed.</summary>
+    private sealed class PooledBuffer(int length, IDisposable lease) : IDisposable
     {
         private byte[]? _array = ArrayPool<byte>.Shared.Rent(length);
 
@@ -182,6 +242,7 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
             if (Interlocked.Exchange(ref _array, null) is { } array)
             {
                 ArrayPool<byte>.Shared.Return(array);
+                lease.Dispose();
             }
         }
     }
@@ -193,5 +254,8 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
 
         [LoggerMessage(2, LogLevel.Debug, "Rejected request: {Reason}")]
         public static partial void Rejected(ILogger logger, string reason);
+
+        [LoggerMessage(3, LogLevel.Debug, "Request of {Bytes} output bytes waited for the in-flight budget")]
+        public static partial void Waited(ILogger logger, long bytes);
     }
 }

@@ -109,7 +109,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         var rows = 1L;
         if (_splitRows && !SameRows(request, out rows))
         {
-            var shapes = request.Inputs.Select((t, i) => $"'{request.InputNames[i]}' {Tensor.FormatShape(t.Shape.AsSpan())}");
+            var shapes = request.Inputs.Select((t, i) => $"'{Echo.Name(request.InputNames[i])}' {Echo.Shape(t.Shape.AsSpan())}");
             return StageResult.Failure(StageErrorKind.InvalidInput, $"inputs must agree in dimension 0 (rows): {string.Join(", ", shapes)}");
         }
 
@@ -238,7 +238,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
                         else if (!info.Shape.AsSpan().SequenceEqual(outputShapes[o]))
                         {
                             return StageResult.Failure(StageErrorKind.InvalidInput,
-                                $"output '{request.OutputNames[o]}': row {row} came out {Tensor.FormatShape(info.Shape)}, row 0 {Tensor.FormatShape(outputShapes[o])}; rows of different shapes cannot be stacked");
+                                $"output '{request.OutputNames[o]}': row {row} came out {Echo.Shape(info.Shape)}, row 0 {Echo.Shape(outputShapes[o])}; rows of different shapes cannot be stacked");
                         }
 
                         raw.CopyTo(stacked[o].AsSpan((int)(row * raw.Length)));

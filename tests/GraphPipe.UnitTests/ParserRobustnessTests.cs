@@ -96,6 +96,31 @@ public sealed class ParserRobustnessTests
     }
 
     [Fact]
+    public void ReadRequest_ShapeOfAMillionDimensions_RefusedNamingTheShapeAndTheLimit()
+    {
+        var wire = WithOnes(1_000_000);
+
+        var ex = Assert.Throws<GraphPipeFormatException>(() => GraphPipeReader.ReadRequest(wire));
+
+        Assert.Contains("input_tensors[0].shape", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"limit of {GraphPipeReader.MaxRank}", ex.Message, StringComparison.Ordinal);
+        Assert.True(ex.Message.Length < 300, ex.Message.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void ReadRequest_ShapeAtTheRankLimit_Parses()
+    {
+        var tensor = GraphPipeReader.ReadRequest(WithOnes(GraphPipeReader.MaxRank)).Infer!.Inputs[0];
+
+        Assert.Equal(GraphPipeReader.MaxRank, tensor.Shape.Length);
+    }
+
+    private static byte[] WithOnes(int rank) => new GraphPipeWriter().WriteInferRequest(new InferRequest
+    {
+        Inputs = [Tensor.Create<float>([1f], Enumerable.Repeat(1L, rank).ToArray())],
+    }).ToArray();
+
+    [Fact]
     public void TryReadRequest_Garbage_ReturnsFalseWithMessage()
     {
         Assert.False(GraphPipeReader.TryReadRequest(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8, 9 }, out var request, out var error));

@@ -70,7 +70,7 @@ public sealed class ForwardingStage : IForwardingStage
             var refusal = _options.ConfigPolicy.CheckUri(hop!);
             if (refusal is not null)
             {
-                return StageResult.Failure(StageErrorKind.InvalidInput, $"next stage {hop}: {refusal}");
+                return StageResult.Failure(StageErrorKind.InvalidInput, $"next stage {Echo.Name(hop!.ToString())}: {refusal}");
             }
 
             (next, passOn, client) = (hop, rest, _untrusted);
@@ -119,7 +119,9 @@ public sealed class ForwardingStage : IForwardingStage
             var kind = ex.IsTimeout ? StageErrorKind.Timeout : StageErrorKind.Upstream;
             var status = ex.StatusCode is { } code ? $"{(int)code}" : "no response";
             span?.SetStatus(ActivityStatusCode.Error, status);
-            return StageResult.Failure(kind, $"next stage {next} failed ({status}): {ex.RemoteMessage}");
+            // A client-named next stage could answer anything: what it says is passed on bounded.
+            var remote = ex.RemoteMessage is { Length: > 1000 } long ? string.Concat(long.AsSpan(0, 1000), $"... ({long.Length} chars)") : ex.RemoteMessage;
+            return StageResult.Failure(kind, $"next stage {Echo.Name(next.ToString())} failed ({status}): {remote}");
         }
         finally
         {

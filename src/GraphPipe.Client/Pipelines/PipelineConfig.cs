@@ -22,13 +22,11 @@ public static class PipelineConfig
         if (!Uri.TryCreate(hops[0], UriKind.Absolute, out next) || (next.Scheme != Uri.UriSchemeHttp && next.Scheme != Uri.UriSchemeHttps))
         {
             next = null;
-            error = $"config '{Truncate(config)}' is not a next-stage URL (expected http(s)://host:port, optionally followed by further hops)";
+            error = $"config '{Echo.Name(config)}' is not a next-stage URL (expected http(s)://host:port, optionally followed by further hops)";
             return false;
         }
 
         rest = string.Join(' ', hops.Skip(1));
         return true;
     }
-
-    private static string Truncate(string text) => text.Length <= 80 ? text : text[..80] + "...";
 }

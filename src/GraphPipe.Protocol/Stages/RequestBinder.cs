@@ -38,7 +38,7 @@ public static class RequestBinder
             }
             else if (FindIo(metadata.Inputs, name) is null)
             {
-                error = new StageError(StageErrorKind.InvalidInput, $"unknown input name '{name}'; {Describe(metadata.Inputs)}");
+                error = new StageError(StageErrorKind.InvalidInput, $"unknown input name '{Echo.Name(name)}'; {Describe(metadata.Inputs)}");
                 return null;
             }
 
@@ -46,7 +46,7 @@ public static class RequestBinder
             {
                 if (names[j] == name)
                 {
-                    error = new StageError(StageErrorKind.InvalidInput, $"input '{name}' is given twice");
+                    error = new StageError(StageErrorKind.InvalidInput, $"input '{Echo.Name(name)}' is given twice");
                     return null;
                 }
             }
@@ -76,7 +76,7 @@ public static class RequestBinder
 
                 if (FindIo(metadata.Outputs, name) is null)
                 {
-                    error = new StageError(StageErrorKind.InvalidInput, $"unknown output name '{name}'; outputs are {string.Join(", ", metadata.Outputs.Select(o => o.Name))}");
+                    error = new StageError(StageErrorKind.InvalidInput, $"unknown output name '{Echo.Name(name)}'; outputs are {string.Join(", ", metadata.Outputs.Select(o => o.Name))}");
                     return null;
                 }
             }

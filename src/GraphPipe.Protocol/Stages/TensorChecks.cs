@@ -21,14 +21,14 @@ public static class TensorChecks
 
         if (!shape.IsDefault && shape.Length != tensor.Shape.Length)
         {
-            return $"input '{expected.Name}': expected shape {Tensor.FormatShape(shape.AsSpan())} (rank {shape.Length}), received {Tensor.FormatShape(tensor.Shape.AsSpan())} (rank {tensor.Shape.Length})";
+            return $"input '{expected.Name}': expected shape {Tensor.FormatShape(shape.AsSpan())} (rank {shape.Length}), received {Echo.Shape(tensor.Shape.AsSpan())} (rank {tensor.Shape.Length})";
         }
 
         for (var i = 0; i < shape.Length; i++)
         {
             if (shape[i] >= 0 && shape[i] != tensor.Shape[i])
             {
-                return $"input '{expected.Name}': expected shape {Tensor.FormatShape(shape.AsSpan())}, received {Tensor.FormatShape(tensor.Shape.AsSpan())} (dimension {i} must be {shape[i]})";
+                return $"input '{expected.Name}': expected shape {Tensor.FormatShape(shape.AsSpan())}, received {Echo.Shape(tensor.Shape.AsSpan())} (dimension {i} must be {shape[i]})";
             }
         }
 

@@ -111,7 +111,7 @@ public sealed class TopKLabelsStage : IInferenceStage
         if (scores.Type != TensorType.Float32 || scores.Shape.Length != 2 || scores.Shape[1] != _labels.Length)
         {
             result.Dispose();
-            return StageResult.Failure(StageErrorKind.Internal, $"output '{_source}' is {scores}, expected float32[N,{_labels.Length}]");
+            return StageResult.Failure(StageErrorKind.Internal, $"output '{_source}' is {scores.Type.ToWireName()}{Echo.Shape(scores.Shape.AsSpan())}, expected float32[N,{_labels.Length}]");
         }
 
         var (labels, topScores) = TopK(scores);

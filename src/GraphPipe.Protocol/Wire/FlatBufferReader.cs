@@ -5,16 +5,22 @@ namespace GraphPipe.Wire;
 /// <summary>
 /// A bounds-checked flatbuffers reader. Every offset is validated before it is followed, so a malformed
 /// buffer yields a <see cref="GraphPipeFormatException"/> rather than an out-of-range access; every loop
-/// is bounded by a length already checked against the buffer, so no input can make it spin.
+/// is bounded by a length already checked against the buffer, so no input can make it spin. Every vector,
+/// string and table followed is charged to one <see cref="ParseBudget"/>, so shared (aliased) objects
+/// cannot make a parse decode more than the message carries.
 /// </summary>
 internal readonly struct FlatBufferReader
 {
     public FlatBufferReader(ReadOnlyMemory<byte> buffer)
     {
         Buffer = buffer;
+        Budget = ParseBudget.For(buffer);
     }
 
     public ReadOnlyMemory<byte> Buffer { get; }
+
+    /// <summary>Shared by every copy of this reader (it is a struct), so one parse has one budget.</summary>
+    public ParseBudget Budget { get; }
 
     private ReadOnlySpan<byte> Span => Buffer.Span;
 
@@ -83,7 +89,13 @@ internal readonly struct FlatBufferReader
     public int ReadTableField(int table, int field, string what)
     {
         var pos = FieldPosition(table, field, 4);
-        return pos < 0 ? -1 : FollowOffset(pos, what);
+        if (pos < 0)
+        {
+            return -1;
+        }
+
+        Budget.Spend(4, what);
+        return FollowOffset(pos, what);
     }
 
     /// <summary>Start (position of the length) and element count of a vector field, or (-1, 0) when absent.</summary>
@@ -96,7 +108,10 @@ internal readonly struct FlatBufferReader
         }
 
         var vec = FollowOffset(pos, what);
-        return (vec, ReadVectorLength(vec, elementSize, what));
+        var length = ReadVectorLength(vec, elementSize, what);
+        // Charged before the caller allocates anything per element.
+        Budget.Spend(4 + ((long)length * elementSize), what);
+        return (vec, length);
     }
 
     /// <summary>The bytes of a string or [ubyte] field (without any terminator), or empty when absent.</summary>
@@ -114,13 +129,18 @@ internal readonly struct FlatBufferReader
 
     /// <summary>Follows the offset stored in element <paramref name="index"/> of an offset vector.</summary>
     public int ReadOffsetElement(int vectorStart, int index, string what)
-        => FollowOffset(vectorStart + 4 + (4 * index), what);
+    {
+        // The slot itself was charged with its vector; this is the target's table header or length prefix.
+        Budget.Spend(4, what);
+        return FollowOffset(vectorStart + 4 + (4 * index), what);
+    }
 
     /// <summary>The bytes of a string (or byte vector) referenced by element <paramref name="index"/> of an offset vector.</summary>
     public ReadOnlyMemory<byte> ReadBytesElement(int vectorStart, int index, string what)
     {
         var str = ReadOffsetElement(vectorStart, index, what);
         var length = ReadVectorLength(str, 1, what);
+        Budget.Spend(length, what);
         return Buffer.Slice(str + 4, length);
     }
 

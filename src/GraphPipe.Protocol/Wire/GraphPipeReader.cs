@@ -9,6 +9,12 @@ namespace GraphPipe.Wire;
 /// </summary>
 public static class GraphPipeReader
 {
+    /// <summary>
+    /// Most dimensions a tensor shape may have. ONNX Runtime and numpy stop at 32 and 64; no model needs more,
+    /// and a longer shape only makes every message that echoes it longer.
+    /// </summary>
+    public const int MaxRank = 32;
+
     // Field ids, in schema order (a union takes two ids: its type then its value).
     private const int RequestReqType = 0, RequestReq = 1;
     private const int InferConfig = 0, InferInputNames = 1, InferInputTensors = 2, InferOutputNames = 3;
@@ -149,7 +155,7 @@ public static class GraphPipeReader
         var count = Tensor.ElementCountOf(shape.AsSpan());
         if (count < 0)
         {
-            throw FlatBufferReader.Malformed($"{what}: shape {Tensor.FormatShape(shape.AsSpan())} has a negative dimension or too many elements");
+            throw FlatBufferReader.Malformed($"{what}: shape {Echo.Shape(shape.AsSpan())} has a negative dimension or too many elements");
         }
 
         if (type == TensorType.String)
@@ -157,7 +163,7 @@ public static class GraphPipeReader
             var (start, n) = reader.ReadVectorField(table, TensorStringVal, 4, $"{what}.string_val");
             if (n != count)
             {
-                throw FlatBufferReader.Malformed($"{what}: shape {Tensor.FormatShape(shape.AsSpan())} needs {count} strings, message has {n}");
+                throw FlatBufferReader.Malformed($"{what}: shape {Echo.Shape(shape.AsSpan())} needs {count} strings, message has {n}");
             }
 
             var strings = new ReadOnlyMemory<byte>[n];
@@ -175,7 +181,7 @@ public static class GraphPipeReader
         var expected = (UInt128)(ulong)count * (uint)type.ElementSize();
         if ((UInt128)(ulong)data.Length != expected)
         {
-            throw FlatBufferReader.Malformed($"{what}: shape {Tensor.FormatShape(shape.AsSpan())} of {type.ToWireName()} needs {expected} data bytes, message has {data.Length}");
+            throw FlatBufferReader.Malformed($"{what}: shape {Echo.Shape(shape.AsSpan())} of {type.ToWireName()} needs {expected} data bytes, message has {data.Length}");
         }
 
         return Tensor.CreateUnchecked(type, shape, data, null);
@@ -187,6 +193,11 @@ public static class GraphPipeReader
         if (count == 0)
         {
             return [];
+        }
+
+        if (count > MaxRank)
+        {
+            throw FlatBufferReader.Malformed($"{what}.shape: {count} dimensions exceed the limit of {MaxRank}");
         }
 
         var dims = new long[count];

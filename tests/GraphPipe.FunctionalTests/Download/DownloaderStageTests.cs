@@ -174,7 +174,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
         using var result = await RunAsync(ImageServer.LocalOptions(o => o.MaxBytesPerRequest = 10_000), _origin.Url("big/4000"), _origin.Url("chunked/4000"), _origin.Url("big/4000"));
 
         var error = AssertFailure(result, StageErrorKind.InvalidInput);
-        Assert.EndsWith("the request's downloads are larger than 10000 bytes in total", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("the request's downloads are larger than 10000 bytes in total (--max-download-bytes)", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -235,7 +235,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
 
         var error = AssertFailure(result, StageErrorKind.InvalidInput);
         Assert.DoesNotContain('\n', error.Message);
-        Assert.Contains("...): not an http(s) URL", error.Message, StringComparison.Ordinal);
+        Assert.Contains("... (1019 chars)): not an http(s) URL", error.Message, StringComparison.Ordinal);
         Assert.True(error.Message.Length < 300, error.Message);
     }
 
@@ -268,7 +268,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
         using var result = await RunAsync(ImageServer.LocalOptions(o => o.MaxUrlsPerRequest = 4), urls);
 
         var error = AssertFailure(result, StageErrorKind.InvalidInput);
-        Assert.Equal("input 'urls' has 5 URLs; at most 4 are allowed per request", error.Message);
+        Assert.Equal("input 'urls' has 5 URLs; at most 4 are allowed per request (--max-urls)", error.Message);
         Assert.Equal(0, _origin.Requests);
     }
 

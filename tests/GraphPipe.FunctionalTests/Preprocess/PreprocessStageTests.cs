@@ -191,7 +191,7 @@ public sealed class PreprocessStageTests
 
         var error = await FailAsync(stage, Request(png, png, png));
 
-        Assert.Contains("3 images exceed the limit of 2", error.Message, StringComparison.Ordinal);
+        Assert.Contains("3 images exceed max images per request (2", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
