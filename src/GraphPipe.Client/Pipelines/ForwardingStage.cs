@@ -120,7 +120,7 @@ public sealed class ForwardingStage : IForwardingStage
             var status = ex.StatusCode is { } code ? $"{(int)code}" : "no response";
             span?.SetStatus(ActivityStatusCode.Error, status);
             // A client-named next stage could answer anything: what it says is passed on bounded.
-            var remote = ex.RemoteMessage is { Length: > 1000 } long ? string.Concat(long.AsSpan(0, 1000), $"... ({long.Length} chars)") : ex.RemoteMessage;
+            var remote = ex.RemoteMessage is { Length: > 1000 } text ? string.Concat(text.AsSpan(0, 1000), $"... ({text.Length} chars)") : ex.RemoteMessage;
             return StageResult.Failure(kind, $"next stage {Echo.Name(next.ToString())} failed ({status}): {remote}");
         }
         finally
