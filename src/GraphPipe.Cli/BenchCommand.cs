@@ -28,7 +28,6 @@ internal static class BenchCommand
         var command = new Command("bench", "Load-test a GraphPipe endpoint: throughput and latency percentiles per concurrency level")
         {
             url, npy, images, urls, config, outputs, concurrency, duration, requests, warmup, timeout, json, allowRemote,
-            Suite.SuiteCommand.Create(),
         };
         command.SetAction(async (parse, ct) =>
         {

@@ -163,14 +163,7 @@ internal sealed class LoadGenerator(HttpClient http, TimeProvider time)
         }
     }
 
-    internal static double Percentile(double[] sorted, double p)
-    {
-        if (sorted.Length == 0) return 0;
-        var rank = p * (sorted.Length - 1);
-        var lo = (int)Math.Floor(rank);
-        var hi = Math.Min(lo + 1, sorted.Length - 1);
-        return sorted[lo] + ((sorted[hi] - sorted[lo]) * (rank - lo));
-    }
+    internal static double Percentile(double[] sorted, double p) => Shared.Percentiles.Interpolated(sorted, p);
 
     /// <summary>Parses <c>1,2,4,8</c> or a doubling range <c>1-8</c> (1,2,4,8).</summary>
     internal static int[] ParseConcurrency(string text)
