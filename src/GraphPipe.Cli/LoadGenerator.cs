@@ -183,13 +183,13 @@ internal sealed class LoadGenerator(HttpClient http, TimeProvider time)
             }
             else
             {
-                throw new CliException($"--concurrency: '{part}' is not a level (e.g. 1,2,4,8 or 1-8)");
+                throw CliException.Usage($"--concurrency: '{part}' is not a level (e.g. 1,2,4,8 or 1-8)");
             }
         }
 
         if (levels.Count == 0 || levels.Max() > 1024)
         {
-            throw new CliException("--concurrency: give levels between 1 and 1024");
+            throw CliException.Usage("--concurrency: give levels between 1 and 1024");
         }
 
         return [.. levels.Distinct()];
