@@ -60,7 +60,18 @@ internal static class DemoCommand
                     return 2;
                 }
 
-                options = new ClassyStackOptions { ModelPath = modelPath, LabelsPath = labelsPath, Profile = PreprocessProfile.Get(profileName), TopK = parse.GetValue(topK) };
+                PreprocessProfile chosen;
+                try
+                {
+                    chosen = PreprocessProfile.Get(profileName);
+                }
+                catch (ArgumentException ex)
+                {
+                    Console.Error.WriteLine($"classy demo: --profile: {ex.Message}");
+                    return 2;
+                }
+
+                options = new ClassyStackOptions { ModelPath = modelPath, LabelsPath = labelsPath, Profile = chosen, TopK = parse.GetValue(topK) };
             }
             else
             {

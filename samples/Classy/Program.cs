@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Classy;
 using GraphPipe.Client;
+using GraphPipe.Shared;
 using Spectre.Console;
 
 if (Console.IsOutputRedirected)
@@ -15,11 +16,11 @@ var via = new Option<Sequencing>("--via") { Description = "Sequencing: client, s
 var json = new Option<bool>("--json") { Description = "Print results as JSON" };
 var batch = new Option<int>("--batch") { Description = "Images per request", DefaultValueFactory = _ => 8 };
 var host = new Option<string>("--host") { Description = "Host of the stages (ports 9000 model, 9001 preprocessor, 9002 downloader, 9011/9012 chained)", DefaultValueFactory = _ => "127.0.0.1" };
-var model = new Option<Uri?>("--model") { Description = "Model stage URL (default http://HOST:9000)" };
-var preprocessor = new Option<Uri?>("--preprocessor") { Description = "Preprocessor URL, no --next (default http://HOST:9001)" };
-var downloader = new Option<Uri?>("--downloader") { Description = "Downloader URL, no --next (default http://HOST:9002)" };
-var chainedPreprocessor = new Option<Uri?>("--chained-preprocessor") { Description = "Preprocessor started with --next MODEL (default http://HOST:9011)" };
-var chainedDownloader = new Option<Uri?>("--chained-downloader") { Description = "Downloader started with --next CHAINED-PREPROCESSOR (default http://HOST:9012)" };
+var model = UrlOption("--model", "Model stage URL (default http://HOST:9000)");
+var preprocessor = UrlOption("--preprocessor", "Preprocessor URL, no --next (default http://HOST:9001)");
+var downloader = UrlOption("--downloader", "Downloader URL, no --next (default http://HOST:9002)");
+var chainedPreprocessor = UrlOption("--chained-preprocessor", "Preprocessor started with --next MODEL (default http://HOST:9011)");
+var chainedDownloader = UrlOption("--chained-downloader", "Downloader started with --next CHAINED-PREPROCESSOR (default http://HOST:9012)");
 root.Add(images);
 root.Add(via);
 root.Add(json);
@@ -76,33 +77,39 @@ root.SetAction(async (parse, ct) =>
 });
 root.Add(DemoCommand.Create());
 
-var parsed = root.Parse(args);
-if (parsed.Errors.Count > 0)
-{
-    Console.Error.WriteLine($"classy: {parsed.Errors[0].Message} (see 'classy --help')");
-    return 2;
-}
-
+// Every command takes -v for failure details (read from the raw arguments, so it also works when parsing fails).
+root.Add(new Option<bool>("--verbose", "-v") { Description = "Show the details (stack trace) of a failure", Recursive = true });
+var verbose = ToolErrors.WantsDetails(args, verboseEnvironment: null);
 try
 {
+    var parsed = root.Parse(args);
+    if (ToolErrors.UsageProblem(parsed, "classy") is { } problem)
+    {
+        Console.Error.WriteLine($"classy: {problem}");
+        return ToolErrors.Usage;
+    }
+
     return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
-catch (GraphPipeException ex)
+catch (Exception ex)
 {
-    Console.Error.WriteLine($"classy: {ex.Message}");
-    return 1;
+    // Expected failures (an unreachable stage, an unreadable model or labels file, a port in use) are one line, exit 1; anything else is an internal error.
+    var expected = ex is GraphPipeException or ArgumentException or IOException or InvalidDataException or HttpRequestException or UnauthorizedAccessException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException ? ToolErrors.Runtime : (int?)null;
+    return ToolErrors.Report("classy", ex, expected, verbose, Console.Error);
 }
-catch (OperationCanceledException)
+
+// System.CommandLine has no Uri conversion of its own: without this parser a URL failed at GetValue as an internal error.
+static Option<Uri?> UrlOption(string name, string description) => new(name)
 {
-    Console.Error.WriteLine("classy: cancelled");
-    return 130;
-}
-catch (Exception ex) when (ex is ArgumentException or IOException or InvalidDataException or HttpRequestException or UnauthorizedAccessException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
-{
-    // Expected failures (a bad --profile, an unreadable model, a port in use): one line, no stack trace.
-    Console.Error.WriteLine($"classy: {ex.Message}");
-    return 1;
-}
+    Description = description,
+    CustomParser = r =>
+    {
+        var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+        if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)) return uri;
+        r.AddError($"{name}: '{text}' is not an http(s) URL");
+        return null;
+    },
+};
 
 static async Task<(IReadOnlyList<Classification>, ClassyStats)> ClassifyWithProgressAsync(ClassyClient client, string[] list, Sequencing mode, bool showProgress, CancellationToken ct)
 {

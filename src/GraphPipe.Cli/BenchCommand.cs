@@ -28,14 +28,13 @@ internal static class BenchCommand
         var command = new Command("bench", "Load-test a GraphPipe endpoint: throughput and latency percentiles per concurrency level")
         {
             url, npy, images, urls, config, outputs, concurrency, duration, requests, warmup, timeout, json, allowRemote,
-            Suite.SuiteCommand.Create(),
         };
         command.SetAction(async (parse, ct) =>
         {
             var endpoint = ClientCommands.ParseUrl(parse.GetValue(url)!);
             if (!parse.GetValue(allowRemote) && !await IsLoopbackAsync(endpoint, ct).ConfigureAwait(false))
             {
-                throw new CliException($"{endpoint.Host} is not a loopback address; pass --allow-remote to load a remote server");
+                throw CliException.Usage($"{endpoint.Host} is not a loopback address; pass --allow-remote to load a remote server");
             }
 
             var (names, tensors) = Inputs(parse.GetValue(npy) ?? [], parse.GetValue(images) ?? [], parse.GetValue(urls) ?? []);
@@ -51,13 +50,13 @@ internal static class BenchCommand
             var requestCount = parse.GetValue(requests);
             if (requestCount is < 1 or > 10_000_000)
             {
-                throw new CliException("--requests must be between 1 and 10000000");
+                throw CliException.Usage("--requests must be between 1 and 10000000");
             }
 
             var measure = parse.GetValue(duration);
             if (requestCount is null && (measure <= TimeSpan.Zero || measure > TimeSpan.FromHours(1)))
             {
-                throw new CliException("--duration must be between 0 and 1h");
+                throw CliException.Usage("--duration must be between 0 and 1h");
             }
 
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = levels.Max(), PooledConnectionLifetime = TimeSpan.FromMinutes(10) }) { Timeout = Timeout.InfiniteTimeSpan };
@@ -124,7 +123,7 @@ internal static class BenchCommand
             tensors.Add(Tensor.FromStrings(urlList.SelectMany(CliOptions.SplitList).ToArray()));
         }
 
-        return tensors.Count == 0 ? throw new CliException("no inputs: give .npy files, --image FILE or --url URL") : ([.. names], [.. tensors]);
+        return tensors.Count == 0 ? throw CliException.Usage("no inputs: give .npy files, --image FILE or --url URL") : ([.. names], [.. tensors]);
     }
 
     private static async Task<bool> IsLoopbackAsync(Uri endpoint, CancellationToken ct)

@@ -33,7 +33,7 @@ internal static class CliOptions
             var target = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
             if (target == typeof(TimeSpan))
             {
-                return (T)(object)ParseDuration(raw);
+                return (T)(object)(TryParseDuration(raw, out var duration) ? duration : throw new FormatException());
             }
 
             if (target == typeof(bool))
@@ -45,40 +45,51 @@ internal static class CliOptions
         }
         catch (Exception ex) when (ex is FormatException or InvalidCastException or OverflowException)
         {
-            throw new CliException($"environment variable {env}='{raw}' is not a valid {typeof(T).Name}");
+            throw CliException.Usage($"environment variable {env}='{raw}' is not a valid {typeof(T).Name}");
         }
     }
 
-    /// <summary>Parses durations like <c>30s</c>, <c>500ms</c>, <c>2m</c> or plain seconds.</summary>
-    public static TimeSpan ParseDuration(string text)
+    /// <summary>Parses durations like <c>30s</c>, <c>500ms</c>, <c>2m</c>, plain seconds, or <c>hh:mm:ss</c> (the form help shows defaults in).</summary>
+    public static bool TryParseDuration(string text, out TimeSpan value)
     {
         text = text.Trim();
-        double Number(int suffix) => double.Parse(text.AsSpan(0, text.Length - suffix), CultureInfo.InvariantCulture);
-        try
+        var (number, unit) = text switch
         {
-            if (text.EndsWith("ms", StringComparison.OrdinalIgnoreCase)) return TimeSpan.FromMilliseconds(Number(2));
-            if (text.EndsWith('s')) return TimeSpan.FromSeconds(Number(1));
-            if (text.EndsWith('m')) return TimeSpan.FromMinutes(Number(1));
-            if (text.EndsWith('h')) return TimeSpan.FromHours(Number(1));
-            return TimeSpan.FromSeconds(double.Parse(text, CultureInfo.InvariantCulture));
-        }
-        catch (FormatException)
+            _ when text.EndsWith("ms", StringComparison.OrdinalIgnoreCase) => (text[..^2], 1e-3),
+            _ when text.EndsWith('s') => (text[..^1], 1.0),
+            _ when text.EndsWith('m') => (text[..^1], 60.0),
+            _ when text.EndsWith('h') => (text[..^1], 3600.0),
+            _ => (text, 1.0),
+        };
+        if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && double.IsFinite(amount) && Math.Abs(amount * unit) < TimeSpan.MaxValue.TotalSeconds)
         {
-            throw new CliException($"'{text}' is not a duration (e.g. 30s, 500ms, 2m)");
+            value = TimeSpan.FromSeconds(amount * unit);
+            return true;
         }
+
+        value = default;
+        // Only the invariant "c" format (d.hh:mm:ss.fff): the general one would read a bare "5" as five days.
+        return text.Contains(':', StringComparison.Ordinal) && TimeSpan.TryParseExact(text, "c", CultureInfo.InvariantCulture, out value);
     }
+
+    private static string NotADuration(string text) => $"'{text.Trim()}' is not a duration (e.g. 30s, 500ms, 2m, 00:01:30)";
 
     public static Option<TimeSpan> Duration(string name, string env, string description, TimeSpan defaultValue)
         => new(name)
         {
             Description = $"{description} [env: {env}]",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(env) is { Length: > 0 } raw ? ParseDuration(raw) : defaultValue,
-            CustomParser = r => ParseDuration(r.Tokens.Count > 0 ? r.Tokens[0].Value : "0"),
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(env) is not { Length: > 0 } raw ? defaultValue
+                : TryParseDuration(raw, out var value) ? value : throw CliException.Usage($"environment variable {env}: {NotADuration(raw)}"),
+            // A parse error, not an exception: the parser reports it as one usage line (exit 2) like any other bad value.
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "0";
+                if (TryParseDuration(text, out var value)) return value;
+                r.AddError($"{name}: {NotADuration(text)}");
+                return default;
+            },
         };
 
     public static string[] SplitList(string? value)
         => string.IsNullOrWhiteSpace(value) ? [] : value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
-
-/// <summary>A user-facing failure: printed as one line, exit code 1.</summary>
-internal sealed class CliException(string message) : Exception(message);

@@ -89,7 +89,7 @@ internal static class ClientCommands
 
             if (tensors.Count == 0)
             {
-                throw new CliException("no inputs: give at least one FILE.npy or --bytes FILE");
+                throw CliException.Usage("no inputs: give at least one FILE.npy or --bytes FILE");
             }
 
             using var http = CreateHttpClient();
@@ -151,7 +151,7 @@ internal static class ClientCommands
 
         return Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             ? uri
-            : throw new CliException($"'{text}' is not an http(s) URL");
+            : throw CliException.Usage($"'{text}' is not an http(s) URL");
     }
 
     private static (string Name, string Value) SplitNamed(string spec)

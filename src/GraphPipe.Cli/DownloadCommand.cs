@@ -55,7 +55,7 @@ internal static class DownloadCommand
             }
             catch (ValidationException ex)
             {
-                throw new CliException(DescribeInvalid(ex));
+                throw CliException.Usage(DescribeInvalid(ex));
             }
 
             await using var app = settings.Build(parse, "download", serving =>

@@ -163,14 +163,7 @@ internal sealed class LoadGenerator(HttpClient http, TimeProvider time)
         }
     }
 
-    internal static double Percentile(double[] sorted, double p)
-    {
-        if (sorted.Length == 0) return 0;
-        var rank = p * (sorted.Length - 1);
-        var lo = (int)Math.Floor(rank);
-        var hi = Math.Min(lo + 1, sorted.Length - 1);
-        return sorted[lo] + ((sorted[hi] - sorted[lo]) * (rank - lo));
-    }
+    internal static double Percentile(double[] sorted, double p) => Shared.Percentiles.Interpolated(sorted, p);
 
     /// <summary>Parses <c>1,2,4,8</c> or a doubling range <c>1-8</c> (1,2,4,8).</summary>
     internal static int[] ParseConcurrency(string text)
@@ -190,13 +183,13 @@ internal sealed class LoadGenerator(HttpClient http, TimeProvider time)
             }
             else
             {
-                throw new CliException($"--concurrency: '{part}' is not a level (e.g. 1,2,4,8 or 1-8)");
+                throw CliException.Usage($"--concurrency: '{part}' is not a level (e.g. 1,2,4,8 or 1-8)");
             }
         }
 
         if (levels.Count == 0 || levels.Max() > 1024)
         {
-            throw new CliException("--concurrency: give levels between 1 and 1024");
+            throw CliException.Usage("--concurrency: give levels between 1 and 1024");
         }
 
         return [.. levels.Distinct()];

@@ -47,7 +47,7 @@ internal static class PreprocessCommand
             }
             catch (ArgumentException ex)
             {
-                throw new CliException($"--profile: {ex.Message}");
+                throw CliException.Usage($"--profile: {ex.Message}");
             }
 
             chosen = ApplyOverrides(chosen, parse.GetValue(size), parse.GetValue(channelOrder), parse.GetValue(layout), parse.GetValue(mean), parse.GetValue(std), parse.GetValue(scale), parse.GetValue(resize));
@@ -73,7 +73,7 @@ internal static class PreprocessCommand
             }
             catch (ArgumentException ex)
             {
-                throw new CliException(ex.Message);
+                throw CliException.Usage(ex.Message);
             }
 
             var stageName = parse.GetValue(name)!;
@@ -101,13 +101,13 @@ internal static class PreprocessCommand
             {
                 "RGB" => ChannelOrder.Rgb,
                 "BGR" => ChannelOrder.Bgr,
-                _ => throw new CliException($"--channel-order: '{channelOrder}' is not rgb or bgr"),
+                _ => throw CliException.Usage($"--channel-order: '{channelOrder}' is not rgb or bgr"),
             },
             layout: layout is null ? null : layout.Trim().ToUpperInvariant() switch
             {
                 "NHWC" => TensorLayout.Nhwc,
                 "NCHW" => TensorLayout.Nchw,
-                _ => throw new CliException($"--layout: '{layout}' is not nhwc or nchw"),
+                _ => throw CliException.Usage($"--layout: '{layout}' is not nhwc or nchw"),
             },
             mean: mean is null ? null : ParseTriple("--mean", mean),
             std: std is null ? null : ParseTriple("--std", std),
@@ -116,7 +116,7 @@ internal static class PreprocessCommand
             {
                 "STRETCH" => ResizeMode.Stretch,
                 "CROP" => ResizeMode.ShorterSideCrop,
-                _ => throw new CliException($"--resize: '{resize}' is not stretch or crop"),
+                _ => throw CliException.Usage($"--resize: '{resize}' is not stretch or crop"),
             },
             resizeShorterSide: shorter);
     }
@@ -132,7 +132,7 @@ internal static class PreprocessCommand
             return (w, h);
         }
 
-        throw new CliException($"--size: '{text}' is not WxH or N (1..8192)");
+        throw CliException.Usage($"--size: '{text}' is not WxH or N (1..8192)");
     }
 
     private static float[] ParseTriple(string flag, string text)
@@ -140,7 +140,7 @@ internal static class PreprocessCommand
         var parts = CliOptions.SplitList(text);
         return parts.Length == 3
             ? parts.Select(p => ParseNumber(flag, p)).ToArray()
-            : throw new CliException($"{flag}: '{text}' needs three comma-separated numbers");
+            : throw CliException.Usage($"{flag}: '{text}' needs three comma-separated numbers");
     }
 
     /// <summary>A number or a fraction such as <c>1/255</c>.</summary>
@@ -156,7 +156,7 @@ internal static class PreprocessCommand
 
         return float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && float.IsFinite(value)
             ? value
-            : throw new CliException($"{flag}: '{text}' is not a number");
+            : throw CliException.Usage($"{flag}: '{text}' is not a number");
     }
 
     /// <summary>

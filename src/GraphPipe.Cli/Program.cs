@@ -1,39 +1,38 @@
 using System.CommandLine;
 using GraphPipe.Cli;
-using GraphPipe.Client;
+using GraphPipe.Shared;
 
-var root = new RootCommand("graphpipe: serve ML models and pipeline stages over the GraphPipe protocol")
-{
-    ServeCommands.Create(),
-    ClientCommands.Metadata(),
-    ClientCommands.Infer(),
-    BenchCommand.Create(),
-};
-
-if (Console.IsOutputRedirected)
-{
-    // Spectre assumes 80 columns when it cannot ask a terminal; a log file can take whole table rows.
-    Spectre.Console.AnsiConsole.Profile.Width = Math.Max(Spectre.Console.AnsiConsole.Profile.Width, 180);
-}
-
-var parse = root.Parse(args);
-// An unknown --flag would otherwise be taken as a positional value (a URL or file name).
-var unknownFlag = parse.Tokens.FirstOrDefault(t => t.Type == System.CommandLine.Parsing.TokenType.Argument && t.Value.Length > 1 && t.Value[0] == '-' && !double.TryParse(t.Value, System.Globalization.CultureInfo.InvariantCulture, out _));
-if (unknownFlag is not null)
-{
-    Console.Error.WriteLine($"graphpipe: unknown option '{unknownFlag.Value}' (see 'graphpipe --help')");
-    return 2;
-}
-
-if (parse.Errors.Count > 0)
-{
-    // One clear line (plus a pointer to help) rather than a wall of usage text.
-    Console.Error.WriteLine($"graphpipe: {parse.Errors[0].Message} (see 'graphpipe --help')");
-    return 2;
-}
-
+var verbose = ToolErrors.WantsDetails(args, Environment.GetEnvironmentVariable("GP_VERBOSE"));
 try
 {
+    var root = new RootCommand("graphpipe: serve ML models and pipeline stages over the GraphPipe protocol")
+    {
+        ServeCommands.Create(),
+        ClientCommands.Metadata(),
+        ClientCommands.Infer(),
+        BenchCommand.Create(),
+    };
+    // Every command takes -v for failure details (read from the raw arguments above); serve commands have their own -v, which also logs every request.
+    var details = new Option<bool>("--verbose", "-v") { Description = "Show the details (stack trace) of a failure" };
+    root.Add(details);
+    foreach (var command in root.Subcommands.Where(c => c.Name != "serve"))
+    {
+        command.Add(details);
+    }
+
+    if (Console.IsOutputRedirected)
+    {
+        // Spectre assumes 80 columns when it cannot ask a terminal; a log file can take whole table rows.
+        Spectre.Console.AnsiConsole.Profile.Width = Math.Max(Spectre.Console.AnsiConsole.Profile.Width, 180);
+    }
+
+    var parse = root.Parse(args);
+    if (ToolErrors.UsageProblem(parse, "graphpipe") is { } problem)
+    {
+        Console.Error.WriteLine($"graphpipe: {problem}");
+        return ToolErrors.Usage;
+    }
+
     return await parse.InvokeAsync(new InvocationConfiguration
     {
         EnableDefaultExceptionHandler = false,
@@ -41,23 +40,7 @@ try
         ProcessTerminationTimeout = null,
     }).ConfigureAwait(false);
 }
-catch (CliException ex)
+catch (Exception ex)
 {
-    Console.Error.WriteLine($"graphpipe: {ex.Message}");
-    return 1;
-}
-catch (GraphPipeException ex)
-{
-    Console.Error.WriteLine($"graphpipe: {ex.Message}");
-    return 1;
-}
-catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException or FormatException)
-{
-    Console.Error.WriteLine($"graphpipe: {ex.Message}");
-    return 1;
-}
-catch (OperationCanceledException)
-{
-    Console.Error.WriteLine("graphpipe: cancelled");
-    return 130;
+    return CliErrors.Report(ex, verbose, Console.Error);
 }

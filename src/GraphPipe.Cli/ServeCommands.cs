@@ -40,7 +40,7 @@ internal static class ServeCommands
             {
                 if (path is not null)
                 {
-                    throw new CliException("--model and --demo cannot be used together (GP_MODEL / GP_DEMO count too)");
+                    throw CliException.Usage("--model and --demo cannot be used together (GP_MODEL / GP_DEMO count too)");
                 }
 
                 var files = await EnsureDemoAsync(ct).ConfigureAwait(false);
@@ -51,7 +51,7 @@ internal static class ServeCommands
 
             if (path is null)
             {
-                throw new CliException("--model is required (or set GP_MODEL), or --demo for the bundled demo classifier");
+                throw CliException.Usage("--model is required (or set GP_MODEL), or --demo for the bundled demo classifier");
             }
 
             if (!File.Exists(path))
@@ -71,7 +71,12 @@ internal static class ServeCommands
                     SplitFixedBatch = parse.GetValue(splitBatch),
                 });
             }
-            catch (Exception ex) when (ex is InvalidDataException or System.ComponentModel.DataAnnotations.ValidationException)
+            catch (System.ComponentModel.DataAnnotations.ValidationException ex)
+            {
+                // An option out of range (e.g. --engine-count 0): the call is wrong, not the model.
+                throw CliException.Usage(ex.Message);
+            }
+            catch (InvalidDataException ex)
             {
                 throw new CliException(ex.Message);
             }

@@ -77,6 +77,8 @@ internal sealed class ServerSettings
 
         builder.Logging.SetMinimumLevel(parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Warning);
         builder.Logging.AddFilter("GraphPipe", parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Information);
+        // A failed start (port in use) is reported by RunAsync as one line; the host's own error log would add a 3 KB stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Critical);
         try
         {
             builder.WebHost.UseGraphPipeListen(listen);
@@ -123,7 +125,7 @@ internal sealed class ServerSettings
         }
         catch (IOException ex)
         {
-            throw new CliException($"cannot listen: {ex.Message}");
+            throw ListenFailure.Describe(ex);
         }
         catch (Microsoft.Extensions.Options.OptionsValidationException ex)
         {

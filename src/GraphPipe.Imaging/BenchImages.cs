@@ -4,7 +4,7 @@ namespace GraphPipe.Imaging;
 
 /// <summary>
 /// Test inputs the benchmarks derive at run time rather than commit (a 2000x1500 JPEG is ~0.5 MB of
-/// repository weight for no information): shared by the BenchmarkDotNet project and <c>graphpipe bench suite</c>,
+/// repository weight for no information): shared by the BenchmarkDotNet project and the benchmark suite (<c>bench/GraphPipe.BenchSuite</c>),
 /// so both measure the very same bytes.
 /// </summary>
 internal static class BenchImages

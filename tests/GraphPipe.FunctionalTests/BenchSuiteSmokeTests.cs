@@ -1,4 +1,4 @@
-using GraphPipe.Cli.Suite;
+using GraphPipe.BenchSuite;
 
 namespace GraphPipe.FunctionalTests;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Text.Json;
-using GraphPipe.Cli.Suite;
+using GraphPipe.BenchSuite;
 
 namespace GraphPipe.UnitTests;
 
@@ -132,7 +132,7 @@ public sealed class BenchSuiteTests
     [Fact]
     public void SuiteReportToJson_MeasuredAndSkippedRows_PerRowFields()
     {
-        var run = new SuiteRun("quick", "graphpipe bench suite --quick", MachineInfo.Collect(), "0 0 0", 1,
+        var run = new SuiteRun("quick", "bench suite --quick", MachineInfo.Collect(), "0 0 0", 1,
         [
             RowResult.Compare("protocol", "encode vs memcpy", 20, 10, "µs", RowTarget.RatioAtMost(2)),
             RowResult.Skip("model", "latency", RowTarget.RatioAtMost(1.03), "no model"),
@@ -169,7 +169,7 @@ public sealed class BenchSuiteTests
     {
         var input = new GraphPipe.IOMetadata("image", GraphPipe.TensorType.Float32, [n, d1, d2, d3]);
 
-        var profile = GraphPipe.Cli.Suite.Rows.PipelineRows.PickProfile(null, input);
+        var profile = GraphPipe.BenchSuite.Rows.PipelineRows.PickProfile(null, input);
 
         Assert.Equal(expected, profile.Name);
         Assert.Equal((width, height), (profile.Width, profile.Height));
@@ -180,7 +180,7 @@ public sealed class BenchSuiteTests
     {
         var input = new GraphPipe.IOMetadata("image", GraphPipe.TensorType.Float32, [-1, 3, 224, 224]);
 
-        var profile = GraphPipe.Cli.Suite.Rows.PipelineRows.PickProfile("imagenet", input);
+        var profile = GraphPipe.BenchSuite.Rows.PipelineRows.PickProfile("imagenet", input);
 
         Assert.Equal("imagenet", profile.Name);
         Assert.Equal(GraphPipe.Imaging.ResizeMode.ShorterSideCrop, profile.Resize);
@@ -191,7 +191,7 @@ public sealed class BenchSuiteTests
     {
         var input = new GraphPipe.IOMetadata("x", GraphPipe.TensorType.Float32, [-1, 10]);
 
-        var ex = Assert.Throws<ArgumentException>(() => GraphPipe.Cli.Suite.Rows.PipelineRows.PickProfile(null, input));
+        var ex = Assert.Throws<ArgumentException>(() => GraphPipe.BenchSuite.Rows.PipelineRows.PickProfile(null, input));
 
         Assert.Contains("--profile", ex.Message, StringComparison.Ordinal);
     }

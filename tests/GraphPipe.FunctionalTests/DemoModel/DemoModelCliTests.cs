@@ -45,7 +45,7 @@ public sealed partial class DemoModelTests
     }
 
     [Fact]
-    public async Task ServeOnnxDemo_WithModel_ExitsOneSayingTheyExcludeEachOther()
+    public async Task ServeOnnxDemo_WithModel_ExitsTwoSayingTheyExcludeEachOther()
     {
         var run = await CliProcess.RunAsync(
             CliProcess.GraphPipeDll,
@@ -53,7 +53,8 @@ public sealed partial class DemoModelTests
             CacheEnvironment,
             StartupTimeout);
 
-        Assert.Equal(1, run.ExitCode);
+        // Flags that exclude each other are a usage error: exit code 2.
+        Assert.Equal(2, run.ExitCode);
         Assert.Contains("--model and --demo", run.Stderr, StringComparison.Ordinal);
     }
 

@@ -93,11 +93,12 @@ public sealed class DownloadCliTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ServeDownload_InvalidLimit_ExitsOneNamingTheFlag()
+    public async Task ServeDownload_InvalidLimit_ExitsTwoNamingTheFlag()
     {
         var run = await CliProcess.RunAsync(CliProcess.GraphPipeDll, ["serve", "download", "--max-concurrency-per-request", "0", "--listen", "127.0.0.1:0"], environment: null, StartupTimeout);
 
-        Assert.Equal(1, run.ExitCode);
+        // A bad flag value is a usage error: exit code 2.
+        Assert.Equal(2, run.ExitCode);
         Assert.StartsWith("graphpipe: --max-concurrency-per-request:", run.Stderr.Trim(), StringComparison.Ordinal);
     }
 

@@ -1,7 +1,7 @@
-using GraphPipe.Cli.Suite.Rows;
+using GraphPipe.BenchSuite.Rows;
 using GraphPipe.Models;
 
-namespace GraphPipe.Cli.Suite;
+namespace GraphPipe.BenchSuite;
 
 /// <summary>The rows of the suite, in the order they run and print. A new comparison is one more entry.</summary>
 internal static class SuiteRows

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 
-namespace GraphPipe.Cli.Suite.Rows;
+namespace GraphPipe.BenchSuite.Rows;
 
 /// <summary>Pieces the comparison rows share: alternating rounds, raw posts, row construction from loop results.</summary>
 internal static class RowHelpers

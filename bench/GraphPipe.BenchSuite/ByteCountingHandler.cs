@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace GraphPipe.Cli.Suite;
+namespace GraphPipe.BenchSuite;
 
 /// <summary>
 /// Counts request and response body bytes that pass through an <see cref="HttpClient"/> (headers not

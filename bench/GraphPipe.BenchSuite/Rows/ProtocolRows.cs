@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Runtime.InteropServices;
 using GraphPipe.Wire;
 
-namespace GraphPipe.Cli.Suite.Rows;
+namespace GraphPipe.BenchSuite.Rows;
 
 /// <summary>
 /// Row 1: the wire format. Encode/decode of a 1x3x224x224 float32 request against the floor (a memcpy of

@@ -1,6 +1,6 @@
 using GraphPipe.Imaging;
 
-namespace GraphPipe.Cli.Suite.Rows;
+namespace GraphPipe.BenchSuite.Rows;
 
 /// <summary>
 /// Row 4: one JPEG to the resnet18 model tensor (1x3x224x224 float32) with <see cref="ImagePreprocessor.Preprocess(ReadOnlySpan{byte}, PreprocessProfile, Span{float}, long)"/>,

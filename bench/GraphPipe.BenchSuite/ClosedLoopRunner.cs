@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace GraphPipe.Cli.Suite;
+namespace GraphPipe.BenchSuite;
 
 /// <summary>How long and how wide one closed-loop run is.</summary>
 /// <param name="Concurrency">Workers, each with one operation in flight at a time.</param>

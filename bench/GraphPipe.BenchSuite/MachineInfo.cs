@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Runtime;
 using System.Runtime.InteropServices;
 
-namespace GraphPipe.Cli.Suite;
+namespace GraphPipe.BenchSuite;
 
 /// <summary>Where the figures were measured: numbers mean nothing without the machine and its load.</summary>
 internal sealed record MachineInfo(

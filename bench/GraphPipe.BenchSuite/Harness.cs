@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace GraphPipe.Cli.Suite;
+namespace GraphPipe.BenchSuite;
 
 /// <summary>Per-operation timings (nanoseconds) and allocations collected by <see cref="Harness"/> or <see cref="ClosedLoopRunner"/>.</summary>
 internal sealed class Samples
@@ -46,7 +46,7 @@ internal sealed class Samples
 internal static class Stats
 {
     /// <summary>Linear interpolation between closest ranks (the definition <c>graphpipe bench</c> uses, so the two agree).</summary>
-    public static double Percentile(double[] sorted, double p) => LoadGenerator.Percentile(sorted, p);
+    public static double Percentile(double[] sorted, double p) => Shared.Percentiles.Interpolated(sorted, p);
 
     /// <summary>Nanoseconds since a <see cref="Stopwatch.GetTimestamp"/> value, at the timer's full resolution (a TimeSpan would round to 100 ns).</summary>
     public static double ElapsedNs(long startTimestamp) => (Stopwatch.GetTimestamp() - startTimestamp) * (1e9 / Stopwatch.Frequency);

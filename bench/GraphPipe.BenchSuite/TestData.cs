@@ -1,4 +1,4 @@
-namespace GraphPipe.Cli.Suite;
+namespace GraphPipe.BenchSuite;
 
 /// <summary>Deterministic pseudo-random tensors (xorshift; no <see cref="Random"/>, whose sequence may change between runtimes).</summary>
 internal static class TestData

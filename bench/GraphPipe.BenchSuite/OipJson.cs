@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 
-namespace GraphPipe.Cli.Suite;
+namespace GraphPipe.BenchSuite;
 
 /// <summary>One FP32 input of an Open Inference Protocol (KServe v2) request, as parsed back from JSON.</summary>
 internal sealed record OipTensor(string Name, long[] Shape, string Datatype, float[] Data);

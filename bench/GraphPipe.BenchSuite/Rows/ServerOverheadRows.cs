@@ -3,7 +3,7 @@ using System.Globalization;
 using GraphPipe.Client;
 using GraphPipe.Wire;
 
-namespace GraphPipe.Cli.Suite.Rows;
+namespace GraphPipe.BenchSuite.Rows;
 
 /// <summary>
 /// Row 2: what the GraphPipe server adds to an HTTP round trip. A 1x3x224x224 float32 tensor goes

@@ -7,7 +7,7 @@ using GraphPipe.Pipelines;
 using GraphPipe.Server;
 using GraphPipe.Stages;
 
-namespace GraphPipe.Cli.Suite.Rows;
+namespace GraphPipe.BenchSuite.Rows;
 
 /// <summary>
 /// Row 5: the Classy classification pipeline, JPEG in, labels out (preprocessor -> model with

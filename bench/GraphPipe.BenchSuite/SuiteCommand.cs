@@ -1,12 +1,15 @@
 using System.CommandLine;
 using System.Diagnostics;
 
-namespace GraphPipe.Cli.Suite;
+namespace GraphPipe.BenchSuite;
 
-/// <summary><c>graphpipe bench suite</c>: every "ours vs the limit or peer" comparison, measured in one run on one machine.</summary>
+/// <summary>The benchmark suite's command line: every "ours vs the limit or peer" comparison, measured in one run on one machine.</summary>
 internal static class SuiteCommand
 {
-    public static Command Create()
+    /// <summary>How to repeat a run, as the report shows it (the suite is not part of the shipped <c>graphpipe</c> tool).</summary>
+    internal const string Invocation = "dotnet run -c Release --project bench/GraphPipe.BenchSuite --";
+
+    public static RootCommand Create()
     {
         var quick = new Option<bool>("--quick") { Description = "Short budgets (under 3 minutes on 2 cores); noisier figures" };
         var json = new Option<string?>("--json") { HelpName = "FILE", Description = "Also write the JSON results to this file" };
@@ -18,23 +21,23 @@ internal static class SuiteCommand
         var engines = new Option<int>("--engine-count") { Description = "Sessions on both sides at concurrency 4", DefaultValueFactory = _ => 2 };
         var only = new Option<string?>("--only") { HelpName = "IDS", Description = "Comma-separated row ids to run: " + string.Join(", ", SuiteRows.All().Select(r => r.Id)) };
         var note = new Option<string?>("--note") { HelpName = "TEXT", Description = "A remark for the report, e.g. what else was running" };
-        var command = new Command("suite", "Run the benchmark suite: ours vs baseline per row, as a table, JSON and markdown")
+        var command = new RootCommand("GraphPipe benchmark suite: ours vs baseline per row, as a table, JSON and markdown")
         {
             quick, json, outDir, model, labels, profile, threads, engines, only, note,
         };
         command.SetAction(async (parse, ct) =>
         {
-            var ids = CliOptions.SplitList(parse.GetValue(only));
+            var ids = (parse.GetValue(only) ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var rows = SuiteRows.All();
             var unknown = ids.Where(id => rows.All(r => !string.Equals(r.Id, id, StringComparison.OrdinalIgnoreCase))).ToArray();
             if (unknown.Length > 0)
             {
-                throw new CliException($"--only: unknown row id(s) {string.Join(", ", unknown)} (known: {string.Join(", ", rows.Select(r => r.Id))})");
+                throw new SuiteUsageException($"--only: unknown row id(s) {string.Join(", ", unknown)} (known: {string.Join(", ", rows.Select(r => r.Id))})");
             }
 
             if (parse.GetValue(threads) is < 1 or > 256 || parse.GetValue(engines) is < 1 or > 64)
             {
-                throw new CliException("--intra-op-threads must be 1-256 and --engine-count 1-64");
+                throw new SuiteUsageException("--intra-op-threads must be 1-256 and --engine-count 1-64");
             }
 
             var (modelPath, labelsPath, missing) = parse.GetValue(model) is { } given
@@ -54,7 +57,7 @@ internal static class SuiteCommand
             };
             var selected = ids.Length == 0 ? rows : rows.Where(r => ids.Contains(r.Id, StringComparer.OrdinalIgnoreCase)).ToArray();
             // As typed (values with spaces quoted), so the report says how to repeat the run.
-            var commandLine = string.Join(' ', new[] { "graphpipe" }.Concat(parse.Tokens.Select(t => t.Value.Contains(' ', StringComparison.Ordinal) ? $"\"{t.Value}\"" : t.Value)));
+            var commandLine = string.Join(' ', new[] { Invocation }.Concat(parse.Tokens.Select(t => t.Value.Contains(' ', StringComparison.Ordinal) ? $"\"{t.Value}\"" : t.Value)));
             var run = await RunAsync(context, selected, commandLine, ct).ConfigureAwait(false) with { Note = parse.GetValue(note) };
 
             SuiteReport.PrintTable(run);
@@ -68,7 +71,7 @@ internal static class SuiteCommand
                 await File.WriteAllTextAsync(jsonPath, jsonText, ct).ConfigureAwait(false);
             }
 
-            Console.Error.WriteLine($"graphpipe: wrote {Path.Combine(directory, "latest.md")} and latest.json in {run.Seconds:0} s");
+            Console.Error.WriteLine($"bench suite: wrote {Path.Combine(directory, "latest.md")} and latest.json in {run.Seconds:0} s");
             // Missed targets are results, not failures; a row that could not run at all is.
             return run.Rows.Any(r => r.Error is not null) ? 1 : 0;
         });

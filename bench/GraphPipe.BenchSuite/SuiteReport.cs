@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Spectre.Console;
 
-namespace GraphPipe.Cli.Suite;
+namespace GraphPipe.BenchSuite;
 
 /// <summary>A finished run: what ran where, and the rows.</summary>
 internal sealed record SuiteRun(string Mode, string Command, MachineInfo Machine, string LoadAverageAtEnd, double Seconds, IReadOnlyList<RowResult> Rows, string? Note = null);
@@ -24,7 +24,7 @@ internal static class SuiteReport
     public static void PrintTable(SuiteRun run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        var table = new Table().Title($"graphpipe bench suite ({run.Mode}): ours vs the limit or peer").AddColumns("row", "ours", "baseline", "unit", "ratio", "target", "result");
+        var table = new Table().Title($"GraphPipe benchmark suite ({run.Mode}): ours vs the limit or peer").AddColumns("row", "ours", "baseline", "unit", "ratio", "target", "result");
         foreach (var r in run.Rows)
         {
             table.AddRow(Markup.Escape($"{r.Group}: {r.Name}"), Cell(r.Ours, r.OursP90), Cell(r.Baseline, r.BaselineP90), Markup.Escape(r.Unit), Ratio(r), Markup.Escape(r.Target.Describe(r.Unit)), Verdict(r, markup: true));
@@ -44,7 +44,7 @@ internal static class SuiteReport
         ArgumentNullException.ThrowIfNull(run);
         var payload = new
         {
-            suite = "graphpipe bench suite",
+            suite = "GraphPipe.BenchSuite",
             mode = run.Mode,
             command = run.Command,
             note = run.Note,

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace GraphPipe.Cli.Suite;
+namespace GraphPipe.BenchSuite;
 
 internal enum TargetKind
 {

@@ -6,7 +6,7 @@ using GraphPipe.Stages;
 using GraphPipe.Wire;
 using Microsoft.ML.OnnxRuntime;
 
-namespace GraphPipe.Cli.Suite.Rows;
+namespace GraphPipe.BenchSuite.Rows;
 
 /// <summary>
 /// Row 3: what serving a model over GraphPipe costs compared with calling ONNX Runtime in-process.
