@@ -112,9 +112,19 @@ internal static class SuiteHttp
         return new Uri(address.EndsWith('/') ? address : address + "/");
     }
 
-    /// <summary>Hosts <paramref name="stage"/> exactly as <c>graphpipe serve</c> does (default limits), on a free loopback port.</summary>
+    /// <summary>Whether served rows run with metrics (and traces, where OTEL_EXPORTER_OTLP_ENDPOINT is set) as <c>graphpipe serve</c> does; <c>GP_BENCH_TELEMETRY=0</c> turns them off to measure their cost.</summary>
+    public static bool Telemetry { get; } = Environment.GetEnvironmentVariable("GP_BENCH_TELEMETRY") is not ("0" or "false" or "off");
+
+    /// <summary>Hosts <paramref name="stage"/> exactly as <c>graphpipe serve</c> does (default limits, telemetry on), on a free loopback port.</summary>
     public static Task<GraphPipeStageHost> HostAsync(IInferenceStage stage, CancellationToken cancellationToken)
-        => GraphPipeStageHost.StartAsync(stage, "127.0.0.1:0", cancellationToken: cancellationToken);
+        => GraphPipeStageHost.StartAsync(serving =>
+        {
+            serving.AddStage(string.IsNullOrWhiteSpace(stage.Metadata.Name) ? "stage" : stage.Metadata.Name, stage);
+            if (Telemetry)
+            {
+                serving.AddTelemetry("bench");
+            }
+        }, "127.0.0.1:0", cancellationToken: cancellationToken);
 }
 
 /// <summary>A running bare Kestrel app (the echo baseline or the file server); disposing stops it.</summary>
