@@ -117,9 +117,13 @@ internal static class SuiteHttp
 
     /// <summary>Hosts <paramref name="stage"/> exactly as <c>graphpipe serve</c> does (default limits, telemetry on), on a free loopback port.</summary>
     public static Task<GraphPipeStageHost> HostAsync(IInferenceStage stage, CancellationToken cancellationToken)
+        => HostAsync(serving => serving.AddStage(string.IsNullOrWhiteSpace(stage.Metadata.Name) ? "stage" : stage.Metadata.Name, stage), cancellationToken);
+
+    /// <summary>Hosts the stages <paramref name="addStages"/> adds, as <see cref="HostAsync(IInferenceStage, CancellationToken)"/> does.</summary>
+    public static Task<GraphPipeStageHost> HostAsync(Action<GraphPipeServingBuilder> addStages, CancellationToken cancellationToken)
         => GraphPipeStageHost.StartAsync(serving =>
         {
-            serving.AddStage(string.IsNullOrWhiteSpace(stage.Metadata.Name) ? "stage" : stage.Metadata.Name, stage);
+            addStages(serving);
             if (Telemetry)
             {
                 serving.AddTelemetry("bench");
@@ -145,7 +149,7 @@ internal sealed class IdentityStage : IInferenceStage
     public IdentityStage(IOMetadata input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        Metadata = new MetadataResponse
+        Metadata = new StageMetadata
         {
             Name = "identity",
             Version = "1",
@@ -156,7 +160,7 @@ internal sealed class IdentityStage : IInferenceStage
         };
     }
 
-    public MetadataResponse Metadata { get; }
+    public StageMetadata Metadata { get; }
 
     public ValueTask<StageResult> InferAsync(StageRequest request, CancellationToken cancellationToken)
     {

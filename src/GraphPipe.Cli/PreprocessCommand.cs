@@ -165,7 +165,7 @@ internal static class PreprocessCommand
     /// </summary>
     private static async Task<PreprocessProfile> AdaptToNextAsync(PreprocessProfile profile, Uri next, CancellationToken cancellationToken)
     {
-        MetadataResponse metadata;
+        StageMetadata metadata;
         try
         {
             using var http = ClientCommands.CreateHttpClient();

@@ -72,7 +72,7 @@ internal sealed class ServerSettings
         }
         else
         {
-            throw new CliException($"--log-format: '{format}' is not text or json");
+            throw CliException.Usage($"--log-format: '{format}' is not text or json");
         }
 
         builder.Logging.SetMinimumLevel(parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Warning);
@@ -85,7 +85,7 @@ internal sealed class ServerSettings
         }
         catch (FormatException ex)
         {
-            throw new CliException($"--listen: {ex.Message}");
+            throw CliException.Usage($"--listen: {ex.Message}");
         }
 
         var serving = builder.Services.AddGraphPipeServing(o =>
@@ -129,7 +129,7 @@ internal sealed class ServerSettings
         }
         catch (Microsoft.Extensions.Options.OptionsValidationException ex)
         {
-            throw new CliException($"invalid settings: {ex.Message}");
+            throw CliException.Usage($"invalid settings: {ex.Message}");
         }
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
@@ -144,21 +144,21 @@ internal sealed class ServerSettings
         return 0;
     }
 
-    private static void ValidateDefaults(MetadataResponse metadata, GraphPipeServerOptions options)
+    private static void ValidateDefaults(StageMetadata metadata, GraphPipeServerOptions options)
     {
         foreach (var name in options.DefaultInputs)
         {
-            if (RequestBinder.FindIo(metadata.Inputs, name) is null)
+            if (metadata.Inputs.Find(name) is null)
             {
-                throw new CliException($"--inputs: '{name}' is not an input of '{metadata.Name}' (inputs: {string.Join(", ", metadata.Inputs.Select(i => i.Name))})");
+                throw CliException.Usage($"--inputs: '{name}' is not an input of '{metadata.Name}' (inputs: {string.Join(", ", metadata.Inputs.Select(i => i.Name))})");
             }
         }
 
         foreach (var name in options.DefaultOutputs)
         {
-            if (RequestBinder.FindIo(metadata.Outputs, name) is null)
+            if (metadata.Outputs.Find(name) is null)
             {
-                throw new CliException($"--outputs: '{name}' is not an output of '{metadata.Name}' (outputs: {string.Join(", ", metadata.Outputs.Select(i => i.Name))})");
+                throw CliException.Usage($"--outputs: '{name}' is not an output of '{metadata.Name}' (outputs: {string.Join(", ", metadata.Outputs.Select(i => i.Name))})");
             }
         }
     }

@@ -32,7 +32,7 @@ public sealed class GraphPipeClient
     public GraphPipeClient WithEndpoint(Uri endpoint) => new(_http, endpoint, _options);
 
     /// <summary>Asks the stage for its metadata (a MetadataRequest POST).</summary>
-    public async Task<MetadataResponse> GetMetadataAsync(CancellationToken cancellationToken = default)
+    public async Task<StageMetadata> GetMetadataAsync(CancellationToken cancellationToken = default)
     {
         var body = await SendAsync(static w => w.WriteMetadataRequest(), cancellationToken).ConfigureAwait(false);
         return Parse(body, GraphPipeReader.ReadMetadataResponse, "metadata response");

@@ -67,7 +67,7 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
         _http.DefaultRequestHeaders.UserAgent.ParseAdd("graphpipe-dotnet-download/0.1");
         _http.DefaultRequestHeaders.Accept.ParseAdd("image/*");
         _http.DefaultRequestHeaders.Accept.ParseAdd("application/octet-stream;q=0.8");
-        Metadata = new MetadataResponse
+        Metadata = new StageMetadata
         {
             Name = _options.Name,
             Version = "1",
@@ -79,7 +79,7 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
         Log.Created(_logger, _options.Name, _options.MaxConcurrencyPerRequest, _options.MaxConcurrency, _options.Timeout.TotalSeconds, _options.MaxBytesPerImage, _options.Policy.AllowPrivateNetworks);
     }
 
-    public MetadataResponse Metadata { get; }
+    public StageMetadata Metadata { get; }
 
     /// <summary>
     /// The transport the stage builds for itself: connections go only to addresses the policy allows,
@@ -142,7 +142,7 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
         var count = input.Strings.Count;
         if (count > _options.MaxUrlsPerRequest)
         {
-            return StageResult.Failure(StageErrorKind.InvalidInput, $"input '{_options.InputName}' has {count} URLs; at most {_options.MaxUrlsPerRequest} are allowed per request (--max-urls)");
+            return StageResult.Failure(StageErrorKind.InvalidInput, $"input '{_options.InputName}' has {count} URLs; at most {_options.MaxUrlsPerRequest} are allowed per request (MaxUrlsPerRequest)");
         }
 
         // Every URL is checked before any is fetched: a bad one fails the request without network traffic.
@@ -413,7 +413,7 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
         }
     }
 
-    private string TotalTooLarge() => $"the request's downloads are larger than {_options.MaxBytesPerRequest} bytes in total (--max-download-bytes)";
+    private string TotalTooLarge() => $"the request's downloads are larger than {_options.MaxBytesPerRequest} bytes in total (MaxBytesPerRequest)";
 
     private Outcome Failure(Job job, int index, StageErrorKind kind, string reason)
     {
@@ -536,21 +536,6 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
         }
 
         public void Dispose() => Stop.Dispose();
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(EventId = 200, EventName = "DownloaderCreated", Level = LogLevel.Information, Message = "Downloader {Name}: {PerRequest} downloads per request, {Global} in all, {TimeoutSeconds} s per URL, up to {MaxBytes} bytes per image, private networks allowed: {AllowPrivate}")]
-        public static partial void Created(ILogger logger, string name, int perRequest, int global, double timeoutSeconds, long maxBytes, bool allowPrivate);
-
-        [LoggerMessage(EventId = 201, EventName = "DownloadRefused", Level = LogLevel.Information, Message = "Refused to fetch {Url}: {Reason}")]
-        public static partial void Refused(ILogger logger, Uri url, string reason);
-
-        [LoggerMessage(EventId = 202, EventName = "DownloadFailed", Level = LogLevel.Debug, Message = "{Name}: {Message}")]
-        public static partial void Failed(ILogger logger, string name, string message);
-
-        [LoggerMessage(EventId = 203, EventName = "Downloaded", Level = LogLevel.Debug, Message = "Downloaded {Count} URL(s), {Bytes} bytes in {Milliseconds:0.#} ms")]
-        public static partial void Downloaded(ILogger logger, int count, long bytes, double milliseconds);
     }
 }
 

@@ -73,7 +73,7 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
         ArgumentException.ThrowIfNullOrWhiteSpace(options.InputName);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.OutputName);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        Metadata = new MetadataResponse
+        Metadata = new StageMetadata
         {
             Name = options.Name,
             Version = "1",
@@ -84,7 +84,7 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
         Log.Created(_logger, options.Name, _profile.ToString(), ImagePreprocessor.UsesTurboJpeg);
     }
 
-    public MetadataResponse Metadata { get; }
+    public StageMetadata Metadata { get; }
 
     public PreprocessProfile Profile => _profile;
 
@@ -111,7 +111,7 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
 
         if (images.Count > _options.MaxImagesPerRequest)
         {
-            return Fail($"input '{_options.InputName}': {images.Count} images exceed max images per request ({_options.MaxImagesPerRequest}; --max-images)");
+            return Fail($"input '{_options.InputName}': {images.Count} images exceed max images per request ({_options.MaxImagesPerRequest}, MaxImagesPerRequest)");
         }
 
         foreach (var name in request.OutputNames)
@@ -126,12 +126,12 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
         var bytes = (long)images.Count * _profile.ElementsPerImage * sizeof(float);
         if (bytes > _options.MaxOutputBytes)
         {
-            return Fail($"input '{_options.InputName}': {images.Count} images of {_profile.Width}x{_profile.Height} make a {bytes}-byte output, more than max output bytes per request ({_options.MaxOutputBytes}; --max-output-bytes)");
+            return Fail($"input '{_options.InputName}': {images.Count} images of {_profile.Width}x{_profile.Height} make a {bytes}-byte output, more than max output bytes per request ({_options.MaxOutputBytes}, MaxOutputBytes)");
         }
 
         if (bytes > _inFlight.Capacity)
         {
-            return Fail($"input '{_options.InputName}': {images.Count} images of {_profile.Width}x{_profile.Height} make a {bytes}-byte output, more than max output bytes in flight ({_inFlight.Capacity}; --max-output-bytes-in-flight)");
+            return Fail($"input '{_options.InputName}': {images.Count} images of {_profile.Width}x{_profile.Height} make a {bytes}-byte output, more than max output bytes in flight ({_inFlight.Capacity}, MaxOutputBytesInFlight)");
         }
 
         var lease = _inFlight.AcquireAsync(bytes, cancellationToken);
@@ -245,17 +245,5 @@ public sealed partial class ImagePreprocessorStage : IInferenceStage
                 lease.Dispose();
             }
         }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Information, "Preprocessor '{Name}': {Profile}; libturbojpeg: {TurboJpeg}")]
-        public static partial void Created(ILogger logger, string name, string profile, bool turboJpeg);
-
-        [LoggerMessage(2, LogLevel.Debug, "Rejected request: {Reason}")]
-        public static partial void Rejected(ILogger logger, string reason);
-
-        [LoggerMessage(3, LogLevel.Debug, "Request of {Bytes} output bytes waited for the in-flight budget")]
-        public static partial void Waited(ILogger logger, long bytes);
     }
 }

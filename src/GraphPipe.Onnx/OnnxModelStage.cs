@@ -73,7 +73,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         for (var i = 0; i < inputs.Length; i++) _inputIndex[inputs[i].Name] = i;
         for (var i = 0; i < outputs.Length; i++) _outputIndex[outputs[i].Name] = i;
         var modelMetadata = session.ModelMetadata;
-        Metadata = new MetadataResponse
+        Metadata = new StageMetadata
         {
             Name = options.Name ?? Path.GetFileNameWithoutExtension(options.ModelPath),
             Version = modelMetadata.Version is > 0 and < long.MaxValue ? modelMetadata.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) : "1",
@@ -85,7 +85,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         Log.Loaded(_logger, options.ModelPath, options.EngineCount, options.IntraOpThreads);
     }
 
-    public MetadataResponse Metadata { get; }
+    public StageMetadata Metadata { get; }
 
     public async ValueTask<StageResult> InferAsync(StageRequest request, CancellationToken cancellationToken)
     {
@@ -412,11 +412,5 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         {
             session?.Dispose();
         }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(EventId = 100, EventName = "ModelLoaded", Level = LogLevel.Information, Message = "Loaded ONNX model {Path} with {Engines} session(s), {Threads} intra-op thread(s) (0 = auto)")]
-        public static partial void Loaded(ILogger logger, string path, int engines, int threads);
     }
 }

@@ -42,20 +42,3 @@ public sealed class InferResponse
 
     public IReadOnlyList<GraphPipeError> Errors { get; init; } = [];
 }
-
-/// <summary>Describes one input or output of a model or stage. A dimension of -1 means "any size".</summary>
-public sealed record IOMetadata(string Name, TensorType Type, ImmutableArray<long> Shape, string Description = "")
-{
-    public override string ToString() => $"{Name}: {Type.ToWireName()}{Tensor.FormatShape(Shape.AsSpan())}";
-}
-
-/// <summary>Metadata describing a model or stage.</summary>
-public sealed class MetadataResponse
-{
-    public string Name { get; init; } = string.Empty;
-    public string Version { get; init; } = string.Empty;
-    public string Server { get; init; } = string.Empty;
-    public string Description { get; init; } = string.Empty;
-    public IReadOnlyList<IOMetadata> Inputs { get; init; } = [];
-    public IReadOnlyList<IOMetadata> Outputs { get; init; } = [];
-}

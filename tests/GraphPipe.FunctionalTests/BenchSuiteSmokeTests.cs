@@ -22,7 +22,7 @@ public sealed class BenchSuiteSmokeTests
         Assert.Contains(run.Rows, r => r.Group == "model");
         // vgg_like takes NHWC input, so the pipeline row picks the vgg profile and placeholder labels for its 1000 classes.
         Assert.Equal(2, run.Rows.Count(r => r.Group == "preprocess"));
-        Assert.Equal(12, run.Rows.Count(r => r.Group == "pipeline"));
+        Assert.Equal(15, run.Rows.Count(r => r.Group == "pipeline"));
         Assert.All(run.Rows.Where(r => r.Group == "pipeline" && r.Unit == "KB/image"), r => Assert.True(r.Ours > 0 && r.Baseline > 0, r.Name));
         Assert.Contains(run.Rows, r => r.Group == "pipeline" && r.Name.Contains("server", StringComparison.Ordinal) && r.Unit == "KB/image" && r.Ratio < 0.5);
         Assert.All(run.Rows, r =>

@@ -51,4 +51,18 @@ public sealed partial class CliEndToEndTests
         Assert.Equal($"graphpipe: cannot listen on 127.0.0.1:{port}: address already in use", Assert.Single(run.StderrLines));
         Assert.DoesNotContain(" at ", run.Stdout, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("--listen", "nowhere", "graphpipe: --listen: listen address 'nowhere' is not HOST:PORT")]
+    [InlineData("--inputs", "nope", "graphpipe: --inputs: 'nope' is not an input of 'add_mul'")]
+    [InlineData("--log-format", "xml", "graphpipe: --log-format: 'xml' is not text or json")]
+    public async Task ServeOnnx_InvalidServeSetting_ExitsTwoWithOneLine(string flag, string value, string expected)
+    {
+        var listen = flag == "--listen" ? value : "127.0.0.1:0";
+        string[] args = ["serve", "onnx", "--model", TestModels.Path("add_mul.onnx"), "--listen", listen, "--intra-op-threads", "1", .. flag == "--listen" ? Array.Empty<string>() : [flag, value]];
+        var run = await RunAsync(args).WaitAsync(StartupTimeout, Ct);
+
+        Assert.True(run.ExitCode == 2, run.Describe());
+        Assert.StartsWith(expected, Assert.Single(run.StderrLines), StringComparison.Ordinal);
+    }
 }

@@ -45,7 +45,7 @@ internal static class RawHttp
 /// <summary>A stage whose behaviour is a delegate; metadata describes one float32 input "in" and one output "out".</summary>
 internal sealed class DelegateStage(string name, Func<StageRequest, CancellationToken, ValueTask<StageResult>> infer) : IInferenceStage
 {
-    public MetadataResponse Metadata { get; } = new()
+    public StageMetadata Metadata { get; } = new()
     {
         Name = name,
         Version = "1",

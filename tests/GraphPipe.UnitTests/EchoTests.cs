@@ -54,7 +54,7 @@ public sealed class EchoTests
     [Fact]
     public void Bind_MegabyteInputName_MessageUnder1KbNamingTheField()
     {
-        var metadata = new MetadataResponse { Name = "m", Inputs = [new IOMetadata("a", TensorType.Float32, [-1])] };
+        var metadata = new StageMetadata { Name = "m", Inputs = [new IOMetadata("a", TensorType.Float32, [-1])] };
 
         RequestBinder.Bind(new InferRequest { Inputs = [Tensor.Create<float>([1f], 1)], InputNames = [MegabyteName] }, metadata, null, null, out var error);
 
@@ -66,7 +66,7 @@ public sealed class EchoTests
     [Fact]
     public void Bind_MegabyteOutputName_MessageUnder1KbNamingTheField()
     {
-        var metadata = new MetadataResponse { Name = "m", Inputs = [new IOMetadata("a", TensorType.Float32, [-1])], Outputs = [new IOMetadata("y", TensorType.Float32, [-1])] };
+        var metadata = new StageMetadata { Name = "m", Inputs = [new IOMetadata("a", TensorType.Float32, [-1])], Outputs = [new IOMetadata("y", TensorType.Float32, [-1])] };
 
         RequestBinder.Bind(new InferRequest { Inputs = [Tensor.Create<float>([1f], 1)], OutputNames = [MegabyteName] }, metadata, null, null, out var error);
 

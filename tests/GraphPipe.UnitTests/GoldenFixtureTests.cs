@@ -160,7 +160,7 @@ public sealed class GoldenFixtureTests
         File.WriteAllBytes(Path.Combine(dir, "ours-infer-response.bin"), writer.WriteInferResponse(
             [Tensor.Create<float>([1f, 2, 3, 4], 2, 2), Tensor.Scalar(42L), Tensor.FromStrings("tabby cat", "tiger")], []).ToArray());
         File.WriteAllBytes(Path.Combine(dir, "ours-infer-response-error.bin"), writer.WriteInferResponse([], [new GraphPipeError(3, "input 'x': expected float32")]).ToArray());
-        File.WriteAllBytes(Path.Combine(dir, "ours-metadata-response.bin"), writer.WriteMetadataResponse(new MetadataResponse
+        File.WriteAllBytes(Path.Combine(dir, "ours-metadata-response.bin"), writer.WriteMetadataResponse(new StageMetadata
         {
             Name = "resnet18",
             Version = "1.0",

@@ -4,7 +4,7 @@ namespace GraphPipe.UnitTests;
 
 public sealed class RequestBinderTests
 {
-    private static readonly MetadataResponse Metadata = new()
+    private static readonly StageMetadata Metadata = new()
     {
         Name = "m",
         Inputs = [new IOMetadata("a", TensorType.Float32, [-1, 3]), new IOMetadata("b", TensorType.Int64, [-1])],

@@ -6,7 +6,7 @@ public sealed class TopKLabelsStageTests
 {
     private sealed class FixedScores(float[] scores, int classes) : IInferenceStage
     {
-        public MetadataResponse Metadata { get; } = new()
+        public StageMetadata Metadata { get; } = new()
         {
             Name = "fixed",
             Inputs = [new IOMetadata("x", TensorType.Float32, [-1])],

@@ -85,7 +85,7 @@ public sealed class WireRoundTripTests
         var gen = from strings in NameGen.Array[4]
                   from inputs in ioGen.Array[0, 4]
                   from outputs in ioGen.Array[0, 4]
-                  select new MetadataResponse { Name = strings[0], Version = strings[1], Server = strings[2], Description = strings[3], Inputs = inputs, Outputs = outputs };
+                  select new StageMetadata { Name = strings[0], Version = strings[1], Server = strings[2], Description = strings[3], Inputs = inputs, Outputs = outputs };
         gen.Sample(m =>
         {
             var writer = new GraphPipeWriter();

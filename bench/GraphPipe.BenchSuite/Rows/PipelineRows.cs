@@ -33,6 +33,7 @@ internal sealed class PipelineRows : IBenchRow
         new("client sequencing", RowTarget.None, FromUrl: false, "client posts the JPEG to the preprocessor, gets the tensor, posts it to the model"),
         new("server sequencing", RowTarget.RatioAtLeast(Target), FromUrl: false, "client posts the JPEG to a preprocessor configured to forward to the model"),
         new("hybrid sequencing", RowTarget.RatioAtLeast(Target), FromUrl: false, "client posts the JPEG to the preprocessor with the model URL in config"),
+        new("server sequencing, co-located", RowTarget.None, FromUrl: false, "client posts the JPEG to one host serving the preprocessor and the model, chained in-process (no HTTP hop, no tensor copy between them)"),
         new("server sequencing from URL", RowTarget.None, FromUrl: true, "client posts the photo's URL (a loopback Kestrel file server) to a downloader forwarding to the forwarding preprocessor"),
     ];
 
@@ -67,7 +68,7 @@ internal sealed class PipelineRows : IBenchRow
         {
             var ops = stack.Operations(jpeg, files.Address);
             await stack.CheckAgreeAsync(ops, cancellationToken).ConfigureAwait(false);
-            // Five sides share the budget of the two-sided model row; half of it each keeps the row near a minute in quick mode.
+            // Six sides share the budget of the two-sided model row; half of it each keeps the row near a minute in quick mode.
             var c1 = await RowHelpers.AlternateAsync(context, ops, 1, context.ModelTime / 2, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
             for (var m = 0; m < Modes.Length; m++)
             {
@@ -128,6 +129,7 @@ internal sealed class PipelineRows : IBenchRow
         private GraphPipeClient _model = null!;
         private GraphPipeClient _preprocessor = null!;
         private GraphPipeClient _chained = null!;
+        private GraphPipeClient _colocated = null!;
         private GraphPipeClient _downloader = null!;
         private ByteCountingHandler _counter = null!;
         private Uri _modelAddress = null!;
@@ -147,22 +149,23 @@ internal sealed class PipelineRows : IBenchRow
                 stack._owned.Add(onnx);
                 stack._profile = PickProfile(context.ProfileName, onnx.Metadata.Inputs[0]);
                 var labels = context.LabelsPath is { } labelsPath ? TopKLabelsStage.ReadLabelsFile(labelsPath) : Placeholders(onnx.Metadata);
-                var modelHost = await stack.HostAsync(new TopKLabelsStage(onnx, labels, 3), cancellationToken).ConfigureAwait(false);
+                var modelStage = new TopKLabelsStage(onnx, labels, 3);
+                var modelHost = await stack.HostAsync(modelStage, cancellationToken).ConfigureAwait(false);
                 stack._modelAddress = modelHost.Address;
 
                 // The next stage is on loopback, which the default policy (public addresses only) refuses for
                 // client-named hops; a deployment keeps the default or an allow-list.
                 var policy = new NetworkPolicy { AllowPrivateNetworks = true };
-                var forwardHttp = new HttpClient(policy.CreateHandler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
-                stack._owned.Add(forwardHttp);
-                var forward = new GraphPipeClient(forwardHttp, modelHost.Address);
                 var preprocessor = new ImagePreprocessorStage(new ImagePreprocessorOptions { Profile = stack._profile });
-                var plain = await stack.HostAsync(new ForwardingStage(preprocessor, forward, forward, new ForwardingOptions { ConfigPolicy = policy }), cancellationToken).ConfigureAwait(false);
-                var chained = await stack.HostAsync(new ForwardingStage(preprocessor, forward, forward, new ForwardingOptions { Next = modelHost.Address, ConfigPolicy = policy }), cancellationToken).ConfigureAwait(false);
+                var plain = await stack.HostAsync(s => s.AddForwardingStage("preprocess", preprocessor, new ForwardingOptions { ConfigPolicy = policy }), cancellationToken).ConfigureAwait(false);
+                var chained = await stack.HostAsync(s => s.AddForwardingStage("preprocess", preprocessor, new ForwardingOptions { Next = modelHost.Address, ConfigPolicy = policy }), cancellationToken).ConfigureAwait(false);
+                var colocated = await stack.HostAsync(s => s
+                    .AddStage("model", modelStage)
+                    .AddForwardingStage("preprocess", preprocessor, new ForwardingOptions { LocalNext = "model", ConfigPolicy = policy }, isDefault: true), cancellationToken).ConfigureAwait(false);
                 // The image origin is on loopback too, which the downloader's default policy refuses (SSRF protection).
                 var download = new DownloaderStage(new DownloaderOptions { Policy = policy });
                 stack._owned.Add(download);
-                var chainedDownload = await stack.HostAsync(new ForwardingStage(download, forward, forward, new ForwardingOptions { Next = chained.Address, ConfigPolicy = policy }), cancellationToken).ConfigureAwait(false);
+                var chainedDownload = await stack.HostAsync(s => s.AddForwardingStage("download", download, new ForwardingOptions { Next = chained.Address, ConfigPolicy = policy }), cancellationToken).ConfigureAwait(false);
 
                 var http = SuiteHttp.CreateClient(maxConnections, out stack._counter);
                 stack._owned.Add(http);
@@ -170,6 +173,7 @@ internal sealed class PipelineRows : IBenchRow
                 stack._model = new GraphPipeClient(http, modelHost.Address, options);
                 stack._preprocessor = new GraphPipeClient(http, plain.Address, options);
                 stack._chained = new GraphPipeClient(http, chained.Address, options);
+                stack._colocated = new GraphPipeClient(http, colocated.Address, options);
                 stack._downloader = new GraphPipeClient(http, chainedDownload.Address, options);
                 stack._sessions = string.Create(CultureInfo.InvariantCulture, $"{sessions} session(s) x intra-op {intraOpThreads}");
                 return stack;
@@ -201,6 +205,7 @@ internal sealed class PipelineRows : IBenchRow
                 },
                 async (_, ct) => Check(await _chained.InferAsync(new InferRequest { Inputs = [images], OutputNames = LabelOutputs }, ct).ConfigureAwait(false)),
                 async (_, ct) => Check(await _preprocessor.InferAsync(new InferRequest { Config = hybridConfig, Inputs = [images], OutputNames = LabelOutputs }, ct).ConfigureAwait(false)),
+                async (_, ct) => Check(await _colocated.InferAsync(new InferRequest { Inputs = [images], OutputNames = LabelOutputs }, ct).ConfigureAwait(false)),
                 async (_, ct) => Check(await _downloader.InferAsync(new InferRequest { Inputs = [urls], OutputNames = LabelOutputs }, ct).ConfigureAwait(false)),
             ];
         }
@@ -260,15 +265,18 @@ internal sealed class PipelineRows : IBenchRow
             _lastTop = response.Outputs[0].ToStringArray()[0];
         }
 
-        private async Task<GraphPipeStageHost> HostAsync(IInferenceStage stage, CancellationToken cancellationToken)
+        private Task<GraphPipeStageHost> HostAsync(IInferenceStage stage, CancellationToken cancellationToken)
+            => HostAsync(s => s.AddStage(string.IsNullOrWhiteSpace(stage.Metadata.Name) ? "stage" : stage.Metadata.Name, stage), cancellationToken);
+
+        private async Task<GraphPipeStageHost> HostAsync(Action<GraphPipeServingBuilder> addStages, CancellationToken cancellationToken)
         {
-            var host = await SuiteHttp.HostAsync(stage, cancellationToken).ConfigureAwait(false);
+            var host = await SuiteHttp.HostAsync(addStages, cancellationToken).ConfigureAwait(false);
             _hosts.Add(host);
             return host;
         }
 
         /// <summary>Labels <c>class 0..C-1</c> for a model given without <c>--labels</c>: the row measures, it does not interpret.</summary>
-        private static string[] Placeholders(MetadataResponse metadata)
+        private static string[] Placeholders(StageMetadata metadata)
         {
             var scores = metadata.Outputs.FirstOrDefault(o => o.Type == TensorType.Float32 && o.Shape.Length == 2 && o.Shape[1] > 0)
                 ?? throw new ArgumentException($"'{metadata.Name}' has no float32 [N,C] output with a fixed C; give --labels FILE");

@@ -51,7 +51,7 @@ public sealed class NetworkPolicy
         }
 
         var kind = Classify(address);
-        return kind is null ? null : $"{Echo.Name(host)} resolves to {kind} address {address}; refused (allow with --allow-private-networks or --allow-host)";
+        return kind is null ? null : $"{Echo.Name(host)} resolves to {kind} address {address}; refused (allow with the policy's AllowPrivateNetworks or AllowedHosts)";
     }
 
     /// <summary>A description of a non-public address ("loopback", "private", ...), or null when public.</summary>

@@ -11,7 +11,7 @@ public static class RequestBinder
     /// <param name="defaultInputs">Input names used for positional defaults (usually the metadata's inputs).</param>
     /// <param name="defaultOutputs">Outputs used when the request names none.</param>
     /// <param name="passThroughOutputs">The request will be forwarded: its output names belong to a later stage and are kept unchecked.</param>
-    public static StageRequest? Bind(InferRequest request, MetadataResponse metadata, IReadOnlyList<string>? defaultInputs, IReadOnlyList<string>? defaultOutputs, out StageError? error, bool passThroughOutputs = false)
+    public static StageRequest? Bind(InferRequest request, StageMetadata metadata, IReadOnlyList<string>? defaultInputs, IReadOnlyList<string>? defaultOutputs, out StageError? error, bool passThroughOutputs = false)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(metadata);
@@ -36,7 +36,7 @@ public static class RequestBinder
                     return null;
                 }
             }
-            else if (FindIo(metadata.Inputs, name) is null)
+            else if (metadata.Inputs.Find(name) is null)
             {
                 error = new StageError(StageErrorKind.InvalidInput, $"unknown input name '{Echo.Name(name)}'; {Describe(metadata.Inputs)}");
                 return null;
@@ -74,7 +74,7 @@ public static class RequestBinder
                     return null;
                 }
 
-                if (FindIo(metadata.Outputs, name) is null)
+                if (metadata.Outputs.Find(name) is null)
                 {
                     error = new StageError(StageErrorKind.InvalidInput, $"unknown output name '{Echo.Name(name)}'; outputs are {string.Join(", ", metadata.Outputs.Select(o => o.Name))}");
                     return null;
@@ -88,20 +88,7 @@ public static class RequestBinder
     }
 
     /// <summary>The metadata entry with this name, or null.</summary>
-    public static IOMetadata? FindIo(IReadOnlyList<IOMetadata> items, string name)
-    {
-        for (var i = 0; i < items.Count; i++)
-        {
-            if (string.Equals(items[i].Name, name, StringComparison.Ordinal))
-            {
-                return items[i];
-            }
-        }
-
-        return null;
-    }
-
-    private static string? DefaultInputName(int position, MetadataResponse metadata, IReadOnlyList<string>? defaults)
+    private static string? DefaultInputName(int position, StageMetadata metadata, IReadOnlyList<string>? defaults)
     {
         if (defaults is { Count: > 0 })
         {

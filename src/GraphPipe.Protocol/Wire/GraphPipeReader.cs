@@ -84,12 +84,12 @@ public static class GraphPipeReader
         return new InferResponse { Outputs = tensors, Errors = errors };
     }
 
-    /// <summary>Parses a <c>MetadataResponse</c>.</summary>
-    public static MetadataResponse ReadMetadataResponse(ReadOnlyMemory<byte> buffer)
+    /// <summary>Parses a <c>StageMetadata</c>.</summary>
+    public static StageMetadata ReadMetadataResponse(ReadOnlyMemory<byte> buffer)
     {
         var reader = new FlatBufferReader(buffer);
         var root = reader.RootTable();
-        return new MetadataResponse
+        return new StageMetadata
         {
             Name = reader.ReadStringField(root, MetaName, "name"),
             Version = reader.ReadStringField(root, MetaVersion, "version"),

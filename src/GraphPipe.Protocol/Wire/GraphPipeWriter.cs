@@ -109,7 +109,7 @@ public sealed class GraphPipeWriter
         return Result();
     }
 
-    public ReadOnlyMemory<byte> WriteMetadataResponse(MetadataResponse metadata)
+    public ReadOnlyMemory<byte> WriteMetadataResponse(StageMetadata metadata)
     {
         ArgumentNullException.ThrowIfNull(metadata);
         Reset(1024);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using GraphPipe.Pipelines;
 using GraphPipe.Server.Serving;
 using GraphPipe.Stages;
 using GraphPipe.Wire;
@@ -69,14 +70,17 @@ internal sealed class GraphPipeEndpoint(RequestBodyReader bodies, StageInvoker i
                 return;
             }
 
+            var route = PipelineRoute.Parse(request.Infer!.Config);
             var bound = RequestBinder.Bind(request.Infer!, stage.Stage.Metadata, stage.DefaultInputs, stage.DefaultOutputs, out var bindError,
-                passThroughOutputs: stage.Stage is IForwardingStage forwarding && forwarding.WillForward(request.Infer!.Config));
+                passThroughOutputs: stage.Stage is IForwardingStage forwarding && forwarding.WillForward(route));
             if (bound is null)
             {
                 await WriteErrorAsync(context, stage, bindError!).ConfigureAwait(false);
                 return;
             }
 
+            // The route is parsed once, here, and travels with the request.
+            bound.Route = route;
             var timings = _serverTiming ? new StageTimings() : null;
             bound.Timings = timings;
 
@@ -183,8 +187,8 @@ internal sealed class GraphPipeEndpoint(RequestBodyReader bodies, StageInvoker i
         }
     }
 
-    private static MetadataResponse WithServerName(MetadataResponse metadata)
-        => !string.IsNullOrEmpty(metadata.Server) ? metadata : new MetadataResponse
+    private static StageMetadata WithServerName(StageMetadata metadata)
+        => !string.IsNullOrEmpty(metadata.Server) ? metadata : new StageMetadata
         {
             Name = metadata.Name,
             Version = metadata.Version,

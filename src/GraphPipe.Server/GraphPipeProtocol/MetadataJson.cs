@@ -5,7 +5,7 @@ namespace GraphPipe.Server.GraphPipeProtocol;
 /// <summary>A stage's metadata as JSON, the answer to a GET (as the reference servers give it).</summary>
 internal static class MetadataJson
 {
-    public static byte[] Write(MetadataResponse metadata)
+    public static byte[] Write(StageMetadata metadata)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))

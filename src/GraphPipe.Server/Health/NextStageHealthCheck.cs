@@ -22,7 +22,7 @@ internal sealed class NextStageHealthCheck(StageCatalog catalog, IHttpClientFact
         var failed = new List<string>();
         foreach (var stage in catalog.Stages)
         {
-            if (stage.Stage is not ForwardingStage { Next: { } next })
+            if (stage.Stage is not ForwardingStage { Next: GraphPipeNextStage { Endpoint: var next } })
             {
                 continue;
             }

@@ -1,4 +1,3 @@
-using GraphPipe.Client;
 using GraphPipe.Pipelines;
 using GraphPipe.Server.Serving;
 using GraphPipe.Stages;
@@ -14,21 +13,21 @@ public static class ForwardingRegistration
 
     /// <summary>
     /// Serves <paramref name="inner"/> under <paramref name="name"/>, forwarding per <paramref name="options"/>:
-    /// to <see cref="ForwardingOptions.Next"/> over HTTP, to the co-located stage <paramref name="localNext"/>
-    /// of this host in-process, or to a next stage the request names (checked against
-    /// <see cref="ForwardingOptions.ConfigPolicy"/> at connect time).
+    /// to <see cref="ForwardingOptions.Next"/> over HTTP, to the co-located stage <see cref="ForwardingOptions.LocalNext"/>
+    /// in-process, or to a next stage the request names (checked against <see cref="ForwardingOptions.ConfigPolicy"/>,
+    /// also at connect time). The host owns the stage the factory builds.
     /// </summary>
-    public static GraphPipeServingBuilder AddForwardingStage(this GraphPipeServingBuilder builder, string name, Func<IServiceProvider, IInferenceStage> inner, ForwardingOptions options, string? localNext = null, bool isDefault = false)
-        => Add(builder, name, inner, options, localNext, isDefault, ownedByHost: true);
+    public static GraphPipeServingBuilder AddForwardingStage(this GraphPipeServingBuilder builder, string name, Func<IServiceProvider, IInferenceStage> inner, ForwardingOptions options, bool isDefault = false)
+        => Add(builder, name, inner, options, isDefault, ownedByHost: true);
 
     /// <summary>Like the factory overload, for a stage the caller owns (and disposes after the host has stopped).</summary>
-    public static GraphPipeServingBuilder AddForwardingStage(this GraphPipeServingBuilder builder, string name, IInferenceStage inner, ForwardingOptions options, string? localNext = null, bool isDefault = false)
+    public static GraphPipeServingBuilder AddForwardingStage(this GraphPipeServingBuilder builder, string name, IInferenceStage inner, ForwardingOptions options, bool isDefault = false)
     {
         ArgumentNullException.ThrowIfNull(inner);
-        return Add(builder, name, _ => inner, options, localNext, isDefault, ownedByHost: false);
+        return Add(builder, name, _ => inner, options, isDefault, ownedByHost: false);
     }
 
-    private static GraphPipeServingBuilder Add(GraphPipeServingBuilder builder, string name, Func<IServiceProvider, IInferenceStage> inner, ForwardingOptions options, string? localNext, bool isDefault, bool ownedByHost)
+    private static GraphPipeServingBuilder Add(GraphPipeServingBuilder builder, string name, Func<IServiceProvider, IInferenceStage> inner, ForwardingOptions options, bool isDefault, bool ownedByHost)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(inner);
@@ -41,19 +40,20 @@ public static class ForwardingRegistration
         return builder.Add(new StageRegistration(name, (services, findStage) =>
         {
             var clients = services.GetRequiredService<IHttpClientFactory>();
-            var placeholder = options.Next ?? new Uri("http://127.0.0.1/");
-            var resolved = options;
-            if (localNext is not null)
+            INextStage? next = null;
+            if (options.LocalNext is { } local)
             {
-                var target = findStage(localNext)
-                    ?? throw new InvalidOperationException($"stage '{name}': its next stage '{localNext}' is not a stage of this host (add it before '{name}')");
-                resolved = new ForwardingOptions { Next = null, AllowNextFromConfig = options.AllowNextFromConfig, ConfigPolicy = options.ConfigPolicy, LocalNext = target };
+                var target = findStage(local)
+                    ?? throw new InvalidOperationException($"stage '{name}': its next stage '{local}' is not a stage of this host (add it before '{name}')");
+                next = new InProcessNextStage(local, target);
+            }
+            else if (options.Next is { } uri)
+            {
+                next = new GraphPipeNextStage(clients.CreateClient(NextClientName), uri);
             }
 
-            return new ForwardingStage(inner(services),
-                new GraphPipeClient(clients.CreateClient(NextClientName), placeholder),
-                new GraphPipeClient(clients.CreateClient(configClientName), placeholder),
-                resolved);
+            var fromConfig = options.AllowNextFromConfig ? new GraphPipeNextStageResolver(clients.CreateClient(configClientName), options.ConfigPolicy) : null;
+            return new ForwardingStage(inner(services), next, fromConfig);
         }, isDefault, ownedByHost));
     }
 }

@@ -23,14 +23,12 @@ public sealed class DownloaderServingTests : IAsyncLifetime
 
     /// <summary>Server sequencing: the downloader in front forwards every request to <paramref name="next"/>.</summary>
     private static Task<LoopbackServer> StartForwardingToAsync(DownloaderStage downloader, HttpClient http, Uri next)
-        => LoopbackServer.StartAsync(new ForwardingStage(downloader, new GraphPipeClient(http, next), new GraphPipeClient(http, next), new ForwardingOptions { Next = next }));
+        => LoopbackServer.StartAsync(new ForwardingStage(downloader, new GraphPipeNextStage(http, next), new GraphPipeNextStageResolver(http, new NetworkPolicy())));
 
     /// <summary>Hybrid sequencing: the downloader in front forwards to the next stage a request's config names, as far as <paramref name="configPolicy"/> allows.</summary>
-    private static Task<LoopbackServer> StartForwardingByConfigAsync(DownloaderStage downloader, HttpClient trusted, HttpClient untrusted, NetworkPolicy configPolicy)
+    private static Task<LoopbackServer> StartForwardingByConfigAsync(DownloaderStage downloader, HttpClient untrusted, NetworkPolicy configPolicy)
     {
-        var placeholder = new Uri("http://127.0.0.1/");
-        return LoopbackServer.StartAsync(new ForwardingStage(downloader, new GraphPipeClient(trusted, placeholder), new GraphPipeClient(untrusted, placeholder),
-            new ForwardingOptions { ConfigPolicy = configPolicy }));
+        return LoopbackServer.StartAsync(new ForwardingStage(downloader, null, new GraphPipeNextStageResolver(untrusted, configPolicy)));
     }
 
     [Fact]
@@ -102,9 +100,8 @@ public sealed class DownloaderServingTests : IAsyncLifetime
         var next = new CapturingStage();
         await using var nextServer = await LoopbackServer.StartAsync(next);
         using var downloader = new DownloaderStage(ImageServer.LocalOptions());
-        using var trusted = new HttpClient();
         using var untrusted = new HttpClient(NetworkPolicy.AllowAll.CreateHandler());
-        await using var front = await StartForwardingByConfigAsync(downloader, trusted, untrusted, NetworkPolicy.AllowAll);
+        await using var front = await StartForwardingByConfigAsync(downloader, untrusted, NetworkPolicy.AllowAll);
 
         var answer = await front.Client.InferAsync(Tensor.FromStrings(_origin.Url("img/1"), _origin.Url("img/2"), _origin.Url("img/3")), nextServer.Address.ToString(), Ct);
 
@@ -119,9 +116,8 @@ public sealed class DownloaderServingTests : IAsyncLifetime
         var next = new CapturingStage();
         await using var nextServer = await LoopbackServer.StartAsync(next);
         using var downloader = new DownloaderStage(ImageServer.LocalOptions());
-        using var trusted = new HttpClient();
         using var untrusted = new HttpClient(new NetworkPolicy().CreateHandler());
-        await using var front = await StartForwardingByConfigAsync(downloader, trusted, untrusted, new NetworkPolicy());
+        await using var front = await StartForwardingByConfigAsync(downloader, untrusted, new NetworkPolicy());
 
         var response = await PostUrlsAsync(front, nextServer.Address.ToString(), _origin.Url("ok.png"));
 
@@ -154,7 +150,7 @@ public sealed class DownloaderServingTests : IAsyncLifetime
     {
         private readonly TaskCompletionSource<byte[][]> _received = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public MetadataResponse Metadata { get; } = new()
+        public StageMetadata Metadata { get; } = new()
         {
             Name = "capture",
             Inputs = [new IOMetadata("images", TensorType.String, [-1])],

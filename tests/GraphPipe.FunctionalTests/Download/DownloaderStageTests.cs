@@ -174,7 +174,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
         using var result = await RunAsync(ImageServer.LocalOptions(o => o.MaxBytesPerRequest = 10_000), _origin.Url("big/4000"), _origin.Url("chunked/4000"), _origin.Url("big/4000"));
 
         var error = AssertFailure(result, StageErrorKind.InvalidInput);
-        Assert.EndsWith("the request's downloads are larger than 10000 bytes in total (--max-download-bytes)", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("the request's downloads are larger than 10000 bytes in total (MaxBytesPerRequest)", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -268,7 +268,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
         using var result = await RunAsync(ImageServer.LocalOptions(o => o.MaxUrlsPerRequest = 4), urls);
 
         var error = AssertFailure(result, StageErrorKind.InvalidInput);
-        Assert.Equal("input 'urls' has 5 URLs; at most 4 are allowed per request (--max-urls)", error.Message);
+        Assert.Equal("input 'urls' has 5 URLs; at most 4 are allowed per request (MaxUrlsPerRequest)", error.Message);
         Assert.Equal(0, _origin.Requests);
     }
 
@@ -281,7 +281,7 @@ public sealed class DownloaderStageTests : IAsyncLifetime
 
         var error = AssertFailure(result, StageErrorKind.InvalidInput);
         Assert.StartsWith($"url 0 ({url}): 127.0.0.1 resolves to loopback address 127.0.0.1; refused", error.Message, StringComparison.Ordinal);
-        Assert.Contains("--allow-private-networks", error.Message, StringComparison.Ordinal);
+        Assert.Contains("AllowPrivateNetworks", error.Message, StringComparison.Ordinal);
         Assert.Equal(0, _origin.Requests);
     }
 

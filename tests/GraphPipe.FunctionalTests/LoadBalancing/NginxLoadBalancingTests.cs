@@ -158,7 +158,7 @@ public sealed class NginxLoadBalancingTests
 
         public int Count => Volatile.Read(ref _count);
 
-        public MetadataResponse Metadata => inner.Metadata;
+        public StageMetadata Metadata => inner.Metadata;
 
         public ValueTask<StageResult> InferAsync(StageRequest request, CancellationToken cancellationToken)
         {

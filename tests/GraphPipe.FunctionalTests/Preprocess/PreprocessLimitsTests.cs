@@ -37,7 +37,7 @@ public sealed class PreprocessLimitsTests
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.StartsWith("[preprocess] ", response.Text, StringComparison.Ordinal);
-        Assert.Contains("256 images exceed max images per request (64; --max-images)", response.Text, StringComparison.Ordinal);
+        Assert.Contains("256 images exceed max images per request (64, MaxImagesPerRequest)", response.Text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public sealed class PreprocessLimitsTests
         using var result = await stage.InferAsync(Request(2), Ct);
 
         Assert.Equal(StageErrorKind.InvalidInput, result.Error?.Kind);
-        Assert.Contains($"{2 * BytesPerImage}-byte output, more than max output bytes per request ({BytesPerImage}; --max-output-bytes)", result.Error!.Message, StringComparison.Ordinal);
+        Assert.Contains($"{2 * BytesPerImage}-byte output, more than max output bytes per request ({BytesPerImage}, MaxOutputBytes)", result.Error!.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -16,11 +16,7 @@ public sealed class PreprocessServingTests
         => [new("images", Tensor.FromStrings(images.Select(i => (ReadOnlyMemory<byte>)i).ToArray()))];
 
     private static ForwardingStage Forwarding(IInferenceStage inner, Uri? next, HttpClient http)
-        => new(inner, new GraphPipeClient(http, next ?? new Uri("http://127.0.0.1/")), new GraphPipeClient(http, new Uri("http://127.0.0.1/")), new ForwardingOptions
-        {
-            Next = next,
-            ConfigPolicy = NetworkPolicy.AllowAll,
-        });
+        => new(inner, next is null ? null : new GraphPipeNextStage(http, next), new GraphPipeNextStageResolver(http, NetworkPolicy.AllowAll));
 
     [Fact]
     public async Task Standalone_TwoPhotos_ReturnsTheBatchTensorAndMetadata()

@@ -45,7 +45,7 @@ public sealed class ServingHostTests
         });
         await using var host = await GraphPipeStageHost.StartAsync(s => s
             .AddStage("triple", triple)
-            .AddForwardingStage("double", Times("double", 2), new ForwardingOptions(), localNext: "triple", isDefault: true), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
+            .AddForwardingStage("double", Times("double", 2), new ForwardingOptions { LocalNext = "triple" }, isDefault: true), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
         using var http = new HttpClient();
 
         var response = await RawHttp.PostAsync(http, host.Address, Request(1, 2), Ct).WaitAsync(Limits.Step, Ct);

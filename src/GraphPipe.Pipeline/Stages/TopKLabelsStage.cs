@@ -34,7 +34,7 @@ public sealed class TopKLabelsStage : IInferenceStage
         _k = Math.Min(k, _labels.Length);
         var source = sourceOutput is null
             ? inner.Metadata.Outputs.FirstOrDefault(o => o.Type == TensorType.Float32 && o.Shape.Length == 2)
-            : RequestBinder.FindIo(inner.Metadata.Outputs, sourceOutput);
+            : inner.Metadata.Outputs.Find(sourceOutput);
         if (source is null)
         {
             throw new ArgumentException(sourceOutput is null
@@ -55,7 +55,7 @@ public sealed class TopKLabelsStage : IInferenceStage
         _source = source.Name;
         var inputs = inner.Metadata;
         // Default outputs: the labels and scores first (what a client wants), then the model's own.
-        Metadata = new MetadataResponse
+        Metadata = new StageMetadata
         {
             Name = inputs.Name,
             Version = inputs.Version,
@@ -71,7 +71,7 @@ public sealed class TopKLabelsStage : IInferenceStage
         };
     }
 
-    public MetadataResponse Metadata { get; }
+    public StageMetadata Metadata { get; }
 
     public IReadOnlyList<string> Labels => _labels;
 

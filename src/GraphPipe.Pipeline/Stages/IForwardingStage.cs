@@ -1,3 +1,5 @@
+using GraphPipe.Pipelines;
+
 namespace GraphPipe.Stages;
 
 /// <summary>
@@ -7,6 +9,6 @@ namespace GraphPipe.Stages;
 /// </summary>
 public interface IForwardingStage : IInferenceStage
 {
-    /// <summary>Whether a request with this config will be forwarded to another stage.</summary>
-    bool WillForward(string config);
+    /// <summary>Whether a request with this route will be forwarded to another stage.</summary>
+    bool WillForward(PipelineRoute route);
 }

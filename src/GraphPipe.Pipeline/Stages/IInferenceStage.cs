@@ -7,7 +7,7 @@ namespace GraphPipe.Stages;
 public interface IInferenceStage
 {
     /// <summary>Describes the stage's inputs and outputs; the first inputs/outputs are the defaults.</summary>
-    MetadataResponse Metadata { get; }
+    StageMetadata Metadata { get; }
 
     /// <summary>
     /// Runs the stage. Expected failures (bad input, an unreachable next stage) come back as

@@ -1,8 +1,12 @@
+using GraphPipe.Pipelines;
+
 namespace GraphPipe.Stages;
 
 /// <summary>A request bound to a stage: every input has its resolved name, the outputs are explicit.</summary>
 public sealed class StageRequest
 {
+    private PipelineRoute? _route;
+
     public StageRequest(IReadOnlyList<string> inputNames, IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputNames, string config)
     {
         ArgumentNullException.ThrowIfNull(inputNames);
@@ -27,6 +31,13 @@ public sealed class StageRequest
 
     /// <summary>The request's opaque config (in hybrid sequencing: the next stage's URL).</summary>
     public string Config { get; }
+
+    /// <summary>The config read as a route (hybrid sequencing); parsed on first use, once per request.</summary>
+    public PipelineRoute Route
+    {
+        get => _route ??= PipelineRoute.Parse(Config);
+        set => _route = value;
+    }
 
     /// <summary>Where decorators record the time they spend (reported in <c>Server-Timing</c>); null when nobody listens.</summary>
     public StageTimings? Timings { get; set; }

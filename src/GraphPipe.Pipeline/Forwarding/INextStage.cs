@@ -1,0 +1,23 @@
+using GraphPipe.Stages;
+
+namespace GraphPipe.Pipelines;
+
+/// <summary>
+/// Where a forwarding stage sends its outputs: a stage over the network (the client layer's GraphPipe
+/// transport) or one in the same process (the serving host's). Failures come back as results, not exceptions.
+/// </summary>
+public interface INextStage
+{
+    /// <summary>How the target is named in errors, traces and metrics (e.g. <c>127.0.0.1:9000</c>).</summary>
+    string Target { get; }
+
+    /// <summary>Runs the next stage on <paramref name="inputs"/>; the result owns its outputs.</summary>
+    ValueTask<StageResult> SendAsync(IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputNames, string config, CancellationToken cancellationToken);
+}
+
+/// <summary>Turns a next-stage URL named in a request (hybrid sequencing) into a target, or refuses it.</summary>
+public interface INextStageResolver
+{
+    /// <summary>The target for <paramref name="next"/>, or null with the reason (e.g. the SSRF policy refuses the address).</summary>
+    INextStage? Resolve(Uri next, out string? refusal);
+}

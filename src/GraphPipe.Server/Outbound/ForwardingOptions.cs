@@ -1,0 +1,22 @@
+using GraphPipe.Pipelines;
+
+namespace GraphPipe.Server;
+
+/// <summary>Where a served stage passes its outputs on (see <see cref="ForwardingRegistration.AddForwardingStage(GraphPipeServingBuilder, string, Func{IServiceProvider, Stages.IInferenceStage}, ForwardingOptions, bool)"/>).</summary>
+public sealed class ForwardingOptions
+{
+    /// <summary>The next stage over HTTP, configured by the operator (server sequencing); null for none.</summary>
+    public Uri? Next { get; init; }
+
+    /// <summary>
+    /// The name of a stage of the same host to pass outputs to in-process: no HTTP hop, no copy of the
+    /// tensors. It must be added before this one. Takes the place of <see cref="Next"/>.
+    /// </summary>
+    public string? LocalNext { get; init; }
+
+    /// <summary>Follow a next-stage URL given in the request's <c>config</c> (hybrid sequencing). Default true.</summary>
+    public bool AllowNextFromConfig { get; init; } = true;
+
+    /// <summary>Which next-stage URLs a client may name in <c>config</c>. Default: public addresses only.</summary>
+    public NetworkPolicy ConfigPolicy { get; init; } = new();
+}
