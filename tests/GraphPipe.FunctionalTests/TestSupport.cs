@@ -133,3 +133,15 @@ internal static class RawRequests
         return b.SizedByteArray();
     }
 }
+
+/// <summary>Loopback ports for servers a test starts itself (Prometheus, nginx) or for a port nobody listens on.</summary>
+internal static class LoopbackPorts
+{
+    /// <summary>A port free at the time of the call (the OS picked it for a listener that is closed again).</summary>
+    public static int Free()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -185,7 +185,7 @@ public sealed class NginxLoadBalancingTests
         public static async Task<Nginx> StartAsync(IEnumerable<Uri> upstreams)
         {
             var dir = Directory.CreateTempSubdirectory("graphpipe-nginx-");
-            var port = FreePort();
+            var port = LoopbackPorts.Free();
             var template = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "nginx", "graphpipe-lb.conf"), Ct);
             var servers = string.Join("\n", upstreams.Select(u => $"        server {u.Host}:{u.Port};"));
             var config = template
@@ -226,12 +226,6 @@ public sealed class NginxLoadBalancingTests
             }
         }
 
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
 
         public async ValueTask DisposeAsync()
         {

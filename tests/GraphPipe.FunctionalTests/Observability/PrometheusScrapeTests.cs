@@ -29,7 +29,7 @@ public sealed class PrometheusScrapeTests
         }
 
         var dir = Directory.CreateTempSubdirectory("graphpipe-prometheus-");
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         await File.WriteAllTextAsync(Path.Combine(dir.FullName, "prometheus.yml"), $"""
             global:
               scrape_interval: 1s
@@ -84,12 +84,5 @@ public sealed class PrometheusScrapeTests
             await prometheus.WaitForExitAsync(Ct);
             dir.Delete(recursive: true);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -88,7 +88,7 @@ public sealed class ServingHostTests
     [Fact]
     public async Task Ready_NextStageDown_DegradedButReadyUnlessConfiguredToFail()
     {
-        var dead = new Uri($"http://127.0.0.1:{FreePort()}/");
+        var dead = new Uri($"http://127.0.0.1:{LoopbackPorts.Free()}/");
         async Task<(HttpStatusCode Status, string Body)> ReadyAsync(bool requireNext)
         {
             await using var host = await GraphPipeStageHost.StartAsync(
@@ -224,12 +224,5 @@ public sealed class ServingHostTests
             Assert.True(DateTime.UtcNow < deadline, "condition not reached in time");
             await Task.Delay(20, Ct);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
