@@ -83,11 +83,13 @@ internal static class ServeCommands
 
             using (stage)
             {
-                GraphPipe.Stages.IInferenceStage served = stage;
+                var pipeline = new StagePipelineBuilder(stage);
                 if (labelsPath is not null)
                 {
-                    served = WithLabels(stage, labelsPath, parse.GetValue(topK), parse.GetValue(labelsFrom));
+                    AddLabels(pipeline, labelsPath, parse.GetValue(topK), parse.GetValue(labelsFrom));
                 }
+
+                var served = pipeline.Build();
 
                 var stageName = served.Metadata.Name is { Length: > 0 } n ? n : "model";
                 await using var app = settings.Build(parse, stageName, serving => serving.AddStage(GraphPipeStageHost.SafeName(stageName), served));
@@ -109,7 +111,7 @@ internal static class ServeCommands
         }
     }
 
-    internal static GraphPipe.Stages.TopKLabelsStage WithLabels(GraphPipe.Stages.IInferenceStage stage, string labelsPath, int k, string? source)
+    private static void AddLabels(StagePipelineBuilder pipeline, string labelsPath, int k, string? source)
     {
         if (!File.Exists(labelsPath))
         {
@@ -118,7 +120,8 @@ internal static class ServeCommands
 
         try
         {
-            return new GraphPipe.Stages.TopKLabelsStage(stage, GraphPipe.Stages.TopKLabelsStage.ReadLabelsFile(labelsPath), k, source);
+            // Build now, so a wrong --labels-from or k is reported here as a flag error.
+            pipeline.AddTopKLabels(GraphPipe.Stages.TopKLabelsStage.ReadLabelsFile(labelsPath), k, source).Build();
         }
         catch (ArgumentException ex)
         {

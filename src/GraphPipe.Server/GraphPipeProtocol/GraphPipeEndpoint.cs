@@ -72,7 +72,7 @@ internal sealed class GraphPipeEndpoint(RequestBodyReader bodies, StageInvoker i
 
             var route = PipelineRoute.Parse(request.Infer!.Config);
             var bound = RequestBinder.Bind(request.Infer!, stage.Stage.Metadata, stage.DefaultInputs, stage.DefaultOutputs, out var bindError,
-                passThroughOutputs: stage.Stage is IForwardingStage forwarding && forwarding.WillForward(route));
+                passThroughOutputs: stage.ForwardsOutputs(route));
             if (bound is null)
             {
                 await WriteErrorAsync(context, stage, bindError!).ConfigureAwait(false);

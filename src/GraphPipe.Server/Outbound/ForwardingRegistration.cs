@@ -53,7 +53,7 @@ public static class ForwardingRegistration
             }
 
             var fromConfig = options.AllowNextFromConfig ? new GraphPipeNextStageResolver(clients.CreateClient(configClientName), options.ConfigPolicy) : null;
-            return new ForwardingStage(inner(services), next, fromConfig);
+            return new StagePipelineBuilder(inner(services)).AddForwarding(next, fromConfig).Build();
         }, isDefault, ownedByHost));
     }
 }

@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using GraphPipe.Pipelines;
 using GraphPipe.Stages;
 
 namespace GraphPipe.Server.Serving;
@@ -7,6 +8,7 @@ namespace GraphPipe.Server.Serving;
 internal sealed class ServedStage : IDisposable
 {
     private readonly ConcurrencyLimiter _admission;
+    private readonly IForwardingStage? _forwarding;
     private int _running;
     private int _queued;
 
@@ -14,6 +16,7 @@ internal sealed class ServedStage : IDisposable
     {
         Name = name;
         Stage = stage;
+        _forwarding = stage as IForwardingStage;
         DefaultInputs = defaultInputs;
         DefaultOutputs = defaultOutputs;
         MaxRunning = options.MaxConcurrentRequests;
@@ -34,6 +37,12 @@ internal sealed class ServedStage : IDisposable
     public IReadOnlyList<string> DefaultInputs { get; }
 
     public IReadOnlyList<string> DefaultOutputs { get; }
+
+    /// <summary>
+    /// Whether a request with this route goes on to a next stage, whose output names it then asks for
+    /// (so the endpoint passes them through unchecked). Decided once per stage kind, not per request.
+    /// </summary>
+    public bool ForwardsOutputs(PipelineRoute route) => _forwarding?.WillForward(route) ?? false;
 
     public int MaxRunning { get; }
 
