@@ -82,40 +82,13 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
     public StageMetadata Metadata { get; }
 
     /// <summary>
-    /// The transport the stage builds for itself: connections go only to addresses the policy allows,
-    /// checked after DNS resolution so a host name that resolves (or re-resolves) to a private address
-    /// is refused too.
+    /// The transport the stage builds for itself (<see cref="PolicyCheckedHandler"/>, shared with every
+    /// policy-checked outbound client): connections go only to addresses the policy allows, checked after
+    /// DNS resolution so a host name that resolves (or re-resolves) to a private address is refused too;
+    /// no environment proxy, no cookies; redirects are followed here, hop by hop.
     /// </summary>
-    internal static SocketsHttpHandler CreateHandler(DownloaderOptions options)
-    {
-        var connect = options.Policy.CreateConnectCallback();
-        return new SocketsHttpHandler
-        {
-            ConnectCallback = async (context, cancellationToken) =>
-            {
-                try
-                {
-                    return await connect(context, cancellationToken).ConfigureAwait(false);
-                }
-                catch (HttpRequestException ex) when (ex.StatusCode == HttpStatusCode.Forbidden)
-                {
-                    // The handler wraps connect failures; a type of our own tells a refusal from an outage.
-                    throw new PolicyRefusalException(ex.Message, ex);
-                }
-            },
-            // Redirects are followed by hand so every hop's URL is checked against the policy.
-            AllowAutoRedirect = false,
-            // Bytes as served: images are compressed already, and decompressing would let a small body
-            // expand past the size limit's intent (decompression bombs).
-            AutomaticDecompression = DecompressionMethods.None,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            ConnectTimeout = options.Timeout,
-            // One client serves every requester: cookies would leak between them.
-            UseCookies = false,
-            // Through a proxy the connect check would see the proxy, not the target.
-            UseProxy = false,
-        };
-    }
+    internal static HttpMessageHandler CreateHandler(DownloaderOptions options)
+        => options.Policy.CreateHandler(allowAutoRedirect: false, connectTimeout: options.Timeout);
 
     public async ValueTask<StageResult> InferAsync(StageRequest request, CancellationToken cancellationToken)
     {
@@ -464,12 +437,7 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
         string? refusal = null;
         for (var ex = exception; ex is not null; ex = ex.InnerException)
         {
-            if (ex is PolicyRefusalException)
-            {
-                return ex.Message;
-            }
-
-            // A handler from NetworkPolicy.CreateHandler reports refusals as 403 before any response exists.
+            // The policy-checked handler reports refusals as 403 before any response exists.
             if (ex is HttpRequestException { StatusCode: HttpStatusCode.Forbidden })
             {
                 refusal = ex.Message;
@@ -538,9 +506,6 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
         public void Dispose() => Stop.Dispose();
     }
 }
-
-/// <summary>A connection the network policy refused (thrown from the connect callback, found again in the handler's wrapping).</summary>
-internal sealed class PolicyRefusalException(string message, Exception inner) : IOException(message, inner);
 
 /// <summary>The pooled arrays behind one result's output strings; returned to the pool when the result is disposed.</summary>
 internal sealed class PooledBuffers(int count) : IDisposable

@@ -33,8 +33,10 @@ public static class ForwardingRegistration
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(options);
         var configClientName = $"graphpipe-config-next:{name}";
+        // The operator's next stage is trusted (environment proxies apply); one client serves every requester, so no cookie jar.
         builder.Services.AddHttpClient(NextClientName, static http => http.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(static () => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+            .ConfigurePrimaryHttpMessageHandler(static () => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), UseCookies = false });
+        // A next stage named in a request: policy-checked at connect time, no proxy, no cookies (PolicyCheckedHandler).
         builder.Services.AddHttpClient(configClientName, static http => http.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => options.ConfigPolicy.CreateHandler());
         return builder.Add(new StageRegistration(name, (services, findStage) =>
