@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using GraphPipe.Client;
 using GraphPipe.Stages;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -11,6 +12,11 @@ namespace GraphPipe.Server.Serving;
 /// stage run with its span and metrics, and exceptions turned into errors that name the stage. Protocol
 /// endpoints decode before it and encode after it.
 /// </summary>
+/// <remarks>
+/// The deadline is the smaller of <see cref="GraphPipeServerOptions.RequestTimeout"/> and the caller's
+/// remaining budget in <see cref="GraphPipeTimeoutHeader"/>; it is set on <see cref="StageRequest.Deadline"/>
+/// so that forwarding passes what is left on and retries stay within it.
+/// </remarks>
 internal sealed class StageInvoker(IOptions<GraphPipeServerOptions> options, TimeProvider time, RejectionLog rejections, ILogger<StageInvoker> logger)
 {
     private readonly GraphPipeServerOptions _options = options.Value;
@@ -18,9 +24,20 @@ internal sealed class StageInvoker(IOptions<GraphPipeServerOptions> options, Tim
     public async ValueTask<StageOutcome> InvokeAsync(ServedStage stage, StageRequest request, HttpContext context)
     {
         var stageTag = new KeyValuePair<string, object?>(ServingMetrics.StageTag, stage.Name);
-        using var deadline = _options.RequestTimeout == Timeout.InfiniteTimeSpan
+        if (!TryGetBudget(context, out var budget, out var budgetError))
+        {
+            return new(null, budgetError, default, default);
+        }
+
+        if (budget.Time == TimeSpan.Zero)
+        {
+            return new(null, new StageError(StageErrorKind.Timeout, $"did not start within {budget}: no time left"), default, default);
+        }
+
+        request.Deadline = StageDeadline.After(budget.Time, time);
+        using var deadline = budget.Time == Timeout.InfiniteTimeSpan
             ? new CancellationTokenSource()
-            : new CancellationTokenSource(_options.RequestTimeout, time);
+            : new CancellationTokenSource(budget.Time, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, context.RequestAborted);
         var token = linked.Token;
 
@@ -33,7 +50,7 @@ internal sealed class StageInvoker(IOptions<GraphPipeServerOptions> options, Tim
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
-            return new(null, new StageError(StageErrorKind.Timeout, $"did not start within {_options.RequestTimeout.TotalSeconds:0.###} s: {stage.MaxRunning} requests running and the queue full"), time.GetElapsedTime(queueStart), default);
+            return new(null, new StageError(StageErrorKind.Timeout, $"did not start within {budget}: {stage.MaxRunning} requests running and the queue full"), time.GetElapsedTime(queueStart), default);
         }
         catch (OperationCanceledException)
         {
@@ -77,7 +94,7 @@ internal sealed class StageInvoker(IOptions<GraphPipeServerOptions> options, Tim
             catch (OperationCanceledException) when (deadline.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
             {
                 span?.SetStatus(ActivityStatusCode.Error, "timeout");
-                return new(null, new StageError(StageErrorKind.Timeout, $"did not finish within {_options.RequestTimeout.TotalSeconds:0.###} s"), queued, time.GetElapsedTime(runStart));
+                return new(null, new StageError(StageErrorKind.Timeout, $"did not finish within {budget}"), queued, time.GetElapsedTime(runStart));
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
             {
@@ -99,5 +116,36 @@ internal sealed class StageInvoker(IOptions<GraphPipeServerOptions> options, Tim
         }
     }
 
+    /// <summary>The request's budget: the host's timeout, or the caller's remaining budget when it is smaller; false for a malformed header.</summary>
+    private bool TryGetBudget(HttpContext context, out Budget budget, out StageError? error)
+    {
+        budget = new Budget(_options.RequestTimeout, FromCaller: false);
+        error = null;
+        if (!context.Request.Headers.TryGetValue(GraphPipeTimeoutHeader.Name, out var values))
+        {
+            return true;
+        }
+
+        if (values.Count != 1 || !GraphPipeTimeoutHeader.TryParse(values[0], out var caller))
+        {
+            error = new StageError(StageErrorKind.InvalidInput, $"header {GraphPipeTimeoutHeader.Name}: '{Echo.Name(values.ToString())}' is not a budget (expected one value of 1 to 8 digits, in milliseconds)");
+            return false;
+        }
+
+        if (budget.Time == Timeout.InfiniteTimeSpan || caller < budget.Time)
+        {
+            budget = new Budget(caller, FromCaller: true);
+        }
+
+        return true;
+    }
+
     private static string Bounded(string message) => message.Length <= 300 ? message : string.Concat(message.AsSpan(0, 300), "...");
+
+    private readonly record struct Budget(TimeSpan Time, bool FromCaller)
+    {
+        public override string ToString() => FromCaller
+            ? $"the caller's budget of {Time.TotalSeconds:0.###} s ({GraphPipeTimeoutHeader.Name})"
+            : $"{Time.TotalSeconds:0.###} s (RequestTimeout)";
+    }
 }
