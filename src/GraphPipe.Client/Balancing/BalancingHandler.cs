@@ -10,6 +10,7 @@ public sealed class BalancingHandler : DelegatingHandler
 {
     private static readonly HttpRequestOptionsKey<Uri> LogicalUri = new("GraphPipe.Balancing.LogicalUri");
     private static readonly HttpRequestOptionsKey<BalancedEndpoint> LastEndpoint = new("GraphPipe.Balancing.LastEndpoint");
+    private static readonly HttpRequestOptionsKey<List<BalancedEndpoint>> Tried = new("GraphPipe.Balancing.Tried");
 
     private readonly EndpointGroup[] _groups;
     private readonly PowerOfTwoChoicesPicker _picker;
@@ -42,8 +43,20 @@ public sealed class BalancingHandler : DelegatingHandler
 
         var endpoints = await group.GetEndpointsAsync(cancellationToken).ConfigureAwait(false);
         var now = group.Options.TimeProvider.GetUtcNow();
-        request.Options.TryGetValue(LastEndpoint, out var avoid);
-        var endpoint = _picker.Pick(endpoints, now, avoid)
+        List<BalancedEndpoint>? tried = null;
+        if (request.Options.TryGetValue(LastEndpoint, out var last))
+        {
+            // A retry: avoid every replica this request has been to (allocated only when retrying).
+            if (!request.Options.TryGetValue(Tried, out tried))
+            {
+                tried = [];
+                request.Options.Set(Tried, tried);
+            }
+
+            tried.Add(last);
+        }
+
+        var endpoint = _picker.Pick(endpoints, now, tried)
             ?? throw new HttpRequestException(HttpRequestError.NameResolutionError, $"{group}: no replica to send to (the DNS name has no address)");
         request.Options.Set(LastEndpoint, endpoint);
         request.RequestUri = Rewrite(logical, group.Address, endpoint.Address);

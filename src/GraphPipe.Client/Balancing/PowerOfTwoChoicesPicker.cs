@@ -2,15 +2,16 @@ namespace GraphPipe.Client.Balancing;
 
 /// <summary>
 /// Picks a replica per request the way YARP and grpc-dotnet do: two available replicas at random, the one
-/// with fewer requests in flight wins. A replica the request already failed on is avoided while another is
-/// available. When every replica is ejected, the one whose ejection ends first is tried (better than none).
+/// with fewer requests in flight wins. Replicas the request already failed on are avoided while another is
+/// available; when every replica is ejected, the one whose ejection ends first is tried (better than none).
 /// </summary>
 public sealed class PowerOfTwoChoicesPicker(Func<int, int>? next = null)
 {
     private readonly Func<int, int> _next = next ?? Random.Shared.Next;
 
     /// <summary>The replica for the next attempt; null only when <paramref name="endpoints"/> is empty.</summary>
-    public BalancedEndpoint? Pick(IReadOnlyList<BalancedEndpoint> endpoints, DateTimeOffset now, BalancedEndpoint? avoid = null)
+    /// <param name="avoid">Replicas this request already failed on (a retry), or null.</param>
+    public BalancedEndpoint? Pick(IReadOnlyList<BalancedEndpoint> endpoints, DateTimeOffset now, IReadOnlyList<BalancedEndpoint>? avoid = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         switch (endpoints.Count)
@@ -21,22 +22,20 @@ public sealed class PowerOfTwoChoicesPicker(Func<int, int>? next = null)
                 return endpoints[0];
         }
 
-        // Count the candidates without allocating: available and not the one to avoid.
-        var count = 0;
-        for (var i = 0; i < endpoints.Count; i++)
+        // Available and not yet tried; else available (tried ones again); else the one back soonest.
+        var count = Count(endpoints, now, avoid);
+        if (count == 0 && avoid is not null)
         {
-            if (IsCandidate(endpoints[i], now, avoid)) count++;
+            avoid = null;
+            count = Count(endpoints, now, null);
         }
 
-        if (count == 0)
+        switch (count)
         {
-            // Only the replica just tried is available, or none is: retry that one, else the one back soonest.
-            return avoid is not null && avoid.IsAvailable(now) ? avoid : Soonest(endpoints, avoid);
-        }
-
-        if (count == 1)
-        {
-            return Nth(endpoints, now, avoid, 0);
+            case 0:
+                return Soonest(endpoints);
+            case 1:
+                return Nth(endpoints, now, avoid, 0);
         }
 
         var first = _next(count);
@@ -47,9 +46,30 @@ public sealed class PowerOfTwoChoicesPicker(Func<int, int>? next = null)
         return b.InFlight < a.InFlight ? b : a;
     }
 
-    private static bool IsCandidate(BalancedEndpoint endpoint, DateTimeOffset now, BalancedEndpoint? avoid) => endpoint != avoid && endpoint.IsAvailable(now);
+    private static int Count(IReadOnlyList<BalancedEndpoint> endpoints, DateTimeOffset now, IReadOnlyList<BalancedEndpoint>? avoid)
+    {
+        var count = 0;
+        for (var i = 0; i < endpoints.Count; i++)
+        {
+            if (IsCandidate(endpoints[i], now, avoid)) count++;
+        }
 
-    private static BalancedEndpoint Nth(IReadOnlyList<BalancedEndpoint> endpoints, DateTimeOffset now, BalancedEndpoint? avoid, int n)
+        return count;
+    }
+
+    private static bool IsCandidate(BalancedEndpoint endpoint, DateTimeOffset now, IReadOnlyList<BalancedEndpoint>? avoid)
+    {
+        if (!endpoint.IsAvailable(now)) return false;
+        if (avoid is null) return true;
+        for (var i = 0; i < avoid.Count; i++)
+        {
+            if (avoid[i] == endpoint) return false;
+        }
+
+        return true;
+    }
+
+    private static BalancedEndpoint Nth(IReadOnlyList<BalancedEndpoint> endpoints, DateTimeOffset now, IReadOnlyList<BalancedEndpoint>? avoid, int n)
     {
         for (var i = 0; i < endpoints.Count; i++)
         {
@@ -59,14 +79,14 @@ public sealed class PowerOfTwoChoicesPicker(Func<int, int>? next = null)
         throw new InvalidOperationException("unreachable: fewer candidates than counted");
     }
 
-    private static BalancedEndpoint Soonest(IReadOnlyList<BalancedEndpoint> endpoints, BalancedEndpoint? avoid)
+    private static BalancedEndpoint Soonest(IReadOnlyList<BalancedEndpoint> endpoints)
     {
-        BalancedEndpoint? best = null;
-        foreach (var endpoint in endpoints)
+        var best = endpoints[0];
+        for (var i = 1; i < endpoints.Count; i++)
         {
-            if (endpoint != avoid && (best is null || endpoint.EjectedUntil < best.EjectedUntil)) best = endpoint;
+            if (endpoints[i].EjectedUntil < best.EjectedUntil) best = endpoints[i];
         }
 
-        return best ?? endpoints[0];
+        return best;
     }
 }

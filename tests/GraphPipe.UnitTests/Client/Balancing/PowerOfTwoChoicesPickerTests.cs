@@ -49,7 +49,7 @@ public sealed class PowerOfTwoChoicesPickerTests
         var (a, b) = (Replica("a"), Replica("b", inFlight: 9));
         var picker = new PowerOfTwoChoicesPicker(new Random(1).Next);
 
-        Assert.All(Enumerable.Range(0, 50), _ => Assert.Same(b, picker.Pick([a, b], Now, avoid: a)));
+        Assert.All(Enumerable.Range(0, 50), _ => Assert.Same(b, picker.Pick([a, b], Now, avoid: [a])));
     }
 
     [Fact]
@@ -59,7 +59,15 @@ public sealed class PowerOfTwoChoicesPickerTests
         var (a, b) = (Replica("a"), Replica("b"));
         b.ReportFailure(Now, options);
 
-        Assert.Same(a, new PowerOfTwoChoicesPicker(Scripted(0, 0)).Pick([a, b], Now, avoid: a));
+        Assert.Same(a, new PowerOfTwoChoicesPicker(Scripted(0, 0)).Pick([a, b], Now, avoid: [a]));
+    }
+
+    [Fact]
+    public void Pick_AfterTwoFailedAttempts_TakesTheThirdReplica()
+    {
+        var (a, b, c) = (Replica("a"), Replica("b"), Replica("c", inFlight: 9));
+
+        Assert.All(Enumerable.Range(0, 50), _ => Assert.Same(c, new PowerOfTwoChoicesPicker(new Random(3).Next).Pick([a, b, c], Now, avoid: [a, b])));
     }
 
     [Fact]
