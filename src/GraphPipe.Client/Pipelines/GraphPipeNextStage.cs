@@ -21,6 +21,9 @@ public sealed class GraphPipeNextStage : INextStage
 
     public Uri Endpoint => _client.Endpoint;
 
+    /// <summary>Asks the next stage for its metadata (a readiness probe); throws <see cref="GraphPipeException"/> when it does not answer.</summary>
+    public Task<StageMetadata> GetMetadataAsync(CancellationToken cancellationToken) => _client.GetMetadataAsync(cancellationToken);
+
     /// <summary>The most kept back from the budget passed on, for the next stage's answer to travel back.</summary>
     public static readonly TimeSpan MaxReserve = TimeSpan.FromMilliseconds(100);
 

@@ -21,10 +21,11 @@ internal sealed class StageInvoker(IOptions<GraphPipeServerOptions> options, Tim
 {
     private readonly GraphPipeServerOptions _options = options.Value;
 
-    public async ValueTask<StageOutcome> InvokeAsync(ServedStage stage, StageRequest request, HttpContext context)
+    /// <param name="callDeadline">Time left by the caller's own deadline (a gRPC deadline), when it has one; the shorter of it and <see cref="GraphPipeServerOptions.RequestTimeout"/> applies.</param>
+    public async ValueTask<StageOutcome> InvokeAsync(ServedStage stage, StageRequest request, HttpContext context, TimeSpan? callDeadline = null)
     {
         var stageTag = new KeyValuePair<string, object?>(ServingMetrics.StageTag, stage.Name);
-        if (!TryGetBudget(context, out var budget, out var budgetError))
+        if (!TryGetBudget(context, callDeadline, out var budget, out var budgetError))
         {
             return new(null, budgetError, default, default);
         }
@@ -116,25 +117,28 @@ internal sealed class StageInvoker(IOptions<GraphPipeServerOptions> options, Tim
         }
     }
 
-    /// <summary>The request's budget: the host's timeout, or the caller's remaining budget when it is smaller; false for a malformed header.</summary>
-    private bool TryGetBudget(HttpContext context, out Budget budget, out StageError? error)
+    /// <summary>
+    /// The request's budget: the smallest of the host's timeout, the caller's remaining budget in
+    /// <see cref="GraphPipeTimeoutHeader"/> and the call's own deadline (gRPC); false for a malformed header.
+    /// </summary>
+    private bool TryGetBudget(HttpContext context, TimeSpan? callDeadline, out Budget budget, out StageError? error)
     {
-        budget = new Budget(_options.RequestTimeout, FromCaller: false);
+        budget = new Budget(_options.RequestTimeout, null);
         error = null;
-        if (!context.Request.Headers.TryGetValue(GraphPipeTimeoutHeader.Name, out var values))
+        if (context.Request.Headers.TryGetValue(GraphPipeTimeoutHeader.Name, out var values))
         {
-            return true;
+            if (values.Count != 1 || !GraphPipeTimeoutHeader.TryParse(values[0], out var caller))
+            {
+                error = new StageError(StageErrorKind.InvalidInput, $"header {GraphPipeTimeoutHeader.Name}: '{Echo.Name(values.ToString())}' is not a budget (expected one value of 1 to 8 digits, in milliseconds)");
+                return false;
+            }
+
+            budget = budget.Min(caller, GraphPipeTimeoutHeader.Name);
         }
 
-        if (values.Count != 1 || !GraphPipeTimeoutHeader.TryParse(values[0], out var caller))
+        if (callDeadline is { } callLeft)
         {
-            error = new StageError(StageErrorKind.InvalidInput, $"header {GraphPipeTimeoutHeader.Name}: '{Echo.Name(values.ToString())}' is not a budget (expected one value of 1 to 8 digits, in milliseconds)");
-            return false;
-        }
-
-        if (budget.Time == Timeout.InfiniteTimeSpan || caller < budget.Time)
-        {
-            budget = new Budget(caller, FromCaller: true);
+            budget = budget.Min(callLeft > TimeSpan.Zero ? callLeft : TimeSpan.Zero, "the call's deadline");
         }
 
         return true;
@@ -142,10 +146,14 @@ internal sealed class StageInvoker(IOptions<GraphPipeServerOptions> options, Tim
 
     private static string Bounded(string message) => message.Length <= 300 ? message : string.Concat(message.AsSpan(0, 300), "...");
 
-    private readonly record struct Budget(TimeSpan Time, bool FromCaller)
+    /// <summary>A request's time and where it comes from (null: the host's RequestTimeout).</summary>
+    private readonly record struct Budget(TimeSpan Time, string? Source)
     {
-        public override string ToString() => FromCaller
-            ? $"the caller's budget of {Time.TotalSeconds:0.###} s ({GraphPipeTimeoutHeader.Name})"
-            : $"{Time.TotalSeconds:0.###} s (RequestTimeout)";
+        public Budget Min(TimeSpan time, string source)
+            => Time == Timeout.InfiniteTimeSpan || time < Time ? new Budget(time, source) : this;
+
+        public override string ToString() => Source is null
+            ? $"{Time.TotalSeconds:0.###} s (RequestTimeout)"
+            : $"the caller's budget of {Time.TotalSeconds:0.###} s ({Source})";
     }
 }
