@@ -41,7 +41,6 @@ public static class GraphPipeServerExtensions
         services.TryAddSingleton<GraphPipeEndpoint>();
         services.TryAddSingleton<DrainState>();
         services.AddHostedService<DrainOnStopService>();
-        services.AddHttpClient(NextStageHealthCheck.HttpClientName);
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<GraphPipeServerOptions>>(static (kestrel, o) =>
         {
             kestrel.AddServerHeader = false;
