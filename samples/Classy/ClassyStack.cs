@@ -27,6 +27,12 @@ public sealed class ClassyStackOptions
 
     /// <summary>Host the stages listen on; ports are picked free.</summary>
     public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>Where the downloader may fetch images from. Default: anywhere (the demo's images are on loopback); <c>classy web</c> narrows it.</summary>
+    public NetworkPolicy DownloadPolicy { get; init; } = NetworkPolicy.AllowAll;
+
+    /// <summary>Which next stages a request's <c>config</c> may name (hybrid sequencing). Default: anywhere; <c>classy web</c> allows only the stages' host.</summary>
+    public NetworkPolicy RoutePolicy { get; init; } = NetworkPolicy.AllowAll;
 }
 
 /// <summary>
@@ -72,10 +78,10 @@ public sealed class ClassyStack : IAsyncDisposable
             var modelHost = await StartHostAsync(hosts, serving => serving.AddStage("model", model), listen, cancellationToken).ConfigureAwait(false);
 
             var preprocessor = new ImagePreprocessorStage(new ImagePreprocessorOptions { Profile = options.Profile });
-            // Everything runs on loopback, so client-named next stages and image URLs must be allowed
-            // to be private addresses; a deployment keeps the default (public only) or an allow-list.
-            var policy = NetworkPolicy.AllowAll;
-            var downloader = new DownloaderStage(new DownloaderOptions { Policy = policy });
+            // Everything runs on loopback, so client-named next stages (and the demo's image URLs) must be
+            // allowed to be private addresses; a deployment keeps the default (public only) or an allow-list.
+            var policy = options.RoutePolicy;
+            var downloader = new DownloaderStage(new DownloaderOptions { Policy = options.DownloadPolicy });
             owned.Add(downloader);
 
             // Each stage on a host of its own, so every sequencing mode crosses real HTTP hops.
@@ -102,6 +108,10 @@ public sealed class ClassyStack : IAsyncDisposable
         hosts.Add(host);
         return host;
     }
+
+    /// <summary>Stops one stage's host (hosts in start order: model, preprocessor, downloader, chained preprocessor, chained downloader), as a crash would; for tests of a stage that goes down.</summary>
+    internal Task StopStageAsync(Uri address, CancellationToken cancellationToken = default)
+        => _hosts.Single(h => h.Address == address).StopAsync(cancellationToken);
 
     public ValueTask DisposeAsync() => DisposeAllAsync(_hosts, _owned);
 
