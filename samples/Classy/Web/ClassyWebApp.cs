@@ -65,6 +65,10 @@ public sealed partial class ClassyWebApp : IAsyncDisposable
             ? Results.File(file, EmbeddedAssets.ContentTypeOf(file) is var type && type.StartsWith("image/", StringComparison.Ordinal) ? type : "application/octet-stream")
             : Results.NotFound());
         app.MapReverseProxy();
+        // Any other /stages/ path is no stage: a clear 404 rather than the page's 405, and nothing is forwarded.
+        var known = string.Join(", ", StageProxy.Stages(options.Stages).Select(s => s.Name));
+        app.MapMethods("/stages/{**rest}", ["GET", "HEAD", "POST"], (string? rest) =>
+            Results.Text($"classy web: no stage '{rest?.Split('/')[0]}' (stages: {known})", "text/plain", statusCode: StatusCodes.Status404NotFound));
         app.MapMethods("/{**path}", ["GET", "HEAD"], (HttpContext context, string? path) =>
             assets.Find("/" + (path ?? string.Empty)) is { } asset ? EmbeddedAssets.WriteAsync(context, asset) : Results.NotFound().ExecuteAsync(context));
 

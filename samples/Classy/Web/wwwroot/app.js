@@ -160,9 +160,14 @@ function el(tag, props = {}, ...children) {
 
 function createCard(item, index) {
   const title = el('h3', { textContent: item.name, title: item.url ?? item.name });
-  const thumb = item.thumb
-    ? el('img', { src: item.thumb, alt: `Thumbnail of ${item.name}`, width: 72, height: 72 })
-    : el('div', { className: 'thumb', role: 'img', ariaLabel: `No thumbnail yet for ${item.name}` });
+  const placeholder = () => el('div', { className: 'thumb', role: 'img', ariaLabel: `No thumbnail for ${item.name}` });
+  let thumb = item.thumb ? el('img', { src: item.thumb, alt: `Thumbnail of ${item.name}`, width: 72, height: 72 }) : placeholder();
+  // A file the browser cannot show (not an image) keeps a plain placeholder instead of a broken image.
+  thumb.addEventListener?.('error', () => {
+    const plain = placeholder();
+    thumb.replaceWith(plain);
+    thumb = plain;
+  });
   const body = el('div', {}, title);
   const root = el('li', { className: 'card' }, thumb, body);
   root.dataset.index = String(index);
@@ -210,6 +215,7 @@ function createCard(item, index) {
         const { outputs } = await thumbnails.infer(endpoints.downloader, { inputs: [Tensor.fromStrings([item.url])], stage: 'downloader' });
         const img = el('img', { src: URL.createObjectURL(new Blob([outputs[0].strings[0]])), alt: `Thumbnail of ${item.name}`, width: 72, height: 72 });
         thumb.replaceWith(img);
+        thumb = img;
       } catch {
         // The card already says how the image was classified; a missing thumbnail is no error of its own.
       }
