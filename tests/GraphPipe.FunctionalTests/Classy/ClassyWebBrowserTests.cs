@@ -60,6 +60,12 @@ public sealed class ClassyWebBrowserTests(ClassyWebFixture fixture) : IClassFixt
         await page.GetByLabel("Image URLs, one per line").FillAsync(string.Join('\n', byUrl.Select(s => fixture.Images.UrlOf(s.File))));
         var urls = await CompareAsync(page, byUrl);
         await fixture.ScreenshotAsync(page, "classy-desktop-compare");
+        // The same page narrowed to a phone (docs/img/classy-phone.png is this shot): no sideways scrolling.
+        await page.SetViewportSizeAsync(390, 844);
+        await page.Locator("#comparison").ScrollIntoViewIfNeededAsync();
+        await page.EvaluateAsync("() => document.getElementById('comparison').scrollIntoView()");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(fixture.ScreenshotDirectory, "classy-phone-compare.png") });
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the compare view scrolls sideways at 390 px");
 
         foreach (var (name, rows) in new[] { ("uploads", uploaded), ("URLs", urls) })
         {
