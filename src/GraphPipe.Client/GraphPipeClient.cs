@@ -106,7 +106,9 @@ public sealed class GraphPipeClient
             if (response.StatusCode != HttpStatusCode.OK)
             {
                 var text = await ReadErrorBodyAsync(response, timeout.Token).ConfigureAwait(false);
-                throw new GraphPipeException($"{Endpoint} failed with {(int)response.StatusCode} {response.StatusCode}: {text}", Endpoint, response.StatusCode, text);
+                // Behind a balancing handler the message went to one replica: name that one.
+                var target = message.RequestUri ?? Endpoint;
+                throw new GraphPipeException($"{target} failed with {(int)response.StatusCode} {response.StatusCode}: {text}", Endpoint, response.StatusCode, text);
             }
 
             return await ReadBodyAsync(response, timeout.Token).ConfigureAwait(false);

@@ -21,6 +21,9 @@ public sealed class GraphPipeNextStage : INextStage
 
     public Uri Endpoint => _client.Endpoint;
 
+    /// <summary>Asks the next stage for its metadata (a readiness probe); throws <see cref="GraphPipeException"/> when it does not answer.</summary>
+    public Task<StageMetadata> GetMetadataAsync(CancellationToken cancellationToken) => _client.GetMetadataAsync(cancellationToken);
+
     public async ValueTask<StageResult> SendAsync(IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputNames, string config, CancellationToken cancellationToken)
     {
         try

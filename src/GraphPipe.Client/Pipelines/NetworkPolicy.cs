@@ -113,10 +113,13 @@ public sealed class NetworkPolicy
                     continue;
                 }
 
-                var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                // An IPv4-mapped IPv6 address was checked as the IPv4 address it carries; connect to that one too
+                // (an IPv6 socket would need IPv6 enabled on the host just to reach an IPv4 peer).
+                var target = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+                var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
                 try
                 {
-                    await socket.ConnectAsync(new IPEndPoint(address, context.DnsEndPoint.Port), cancellationToken).ConfigureAwait(false);
+                    await socket.ConnectAsync(new IPEndPoint(target, context.DnsEndPoint.Port), cancellationToken).ConfigureAwait(false);
                     return new NetworkStream(socket, ownsSocket: true);
                 }
                 catch (SocketException)

@@ -15,12 +15,16 @@ internal sealed class StageInvoker(IOptions<GraphPipeServerOptions> options, Tim
 {
     private readonly GraphPipeServerOptions _options = options.Value;
 
-    public async ValueTask<StageOutcome> InvokeAsync(ServedStage stage, StageRequest request, HttpContext context)
+    /// <param name="callDeadline">Time left by the caller's own deadline (a gRPC deadline), when it has one; the shorter of it and <see cref="GraphPipeServerOptions.RequestTimeout"/> applies.</param>
+    public async ValueTask<StageOutcome> InvokeAsync(ServedStage stage, StageRequest request, HttpContext context, TimeSpan? callDeadline = null)
     {
         var stageTag = new KeyValuePair<string, object?>(ServingMetrics.StageTag, stage.Name);
-        using var deadline = _options.RequestTimeout == Timeout.InfiniteTimeSpan
+        var timeout = callDeadline is { } callLeft && (_options.RequestTimeout == Timeout.InfiniteTimeSpan || callLeft < _options.RequestTimeout)
+            ? (callLeft > TimeSpan.Zero ? callLeft : TimeSpan.FromTicks(1))
+            : _options.RequestTimeout;
+        using var deadline = timeout == Timeout.InfiniteTimeSpan
             ? new CancellationTokenSource()
-            : new CancellationTokenSource(_options.RequestTimeout, time);
+            : new CancellationTokenSource(timeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, context.RequestAborted);
         var token = linked.Token;
 
@@ -33,7 +37,7 @@ internal sealed class StageInvoker(IOptions<GraphPipeServerOptions> options, Tim
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
-            return new(null, new StageError(StageErrorKind.Timeout, $"did not start within {_options.RequestTimeout.TotalSeconds:0.###} s: {stage.MaxRunning} requests running and the queue full"), time.GetElapsedTime(queueStart), default);
+            return new(null, new StageError(StageErrorKind.Timeout, $"did not start within {timeout.TotalSeconds:0.###} s: {stage.MaxRunning} requests running and the queue full"), time.GetElapsedTime(queueStart), default);
         }
         catch (OperationCanceledException)
         {
@@ -77,7 +81,7 @@ internal sealed class StageInvoker(IOptions<GraphPipeServerOptions> options, Tim
             catch (OperationCanceledException) when (deadline.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
             {
                 span?.SetStatus(ActivityStatusCode.Error, "timeout");
-                return new(null, new StageError(StageErrorKind.Timeout, $"did not finish within {_options.RequestTimeout.TotalSeconds:0.###} s"), queued, time.GetElapsedTime(runStart));
+                return new(null, new StageError(StageErrorKind.Timeout, $"did not finish within {timeout.TotalSeconds:0.###} s"), queued, time.GetElapsedTime(runStart));
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
             {
