@@ -12,6 +12,7 @@ internal sealed class ForwardingSettings
     public readonly Option<bool> AllowPrivateNetworks = CliOptions.Env("--allow-private-networks", "GP_ALLOW_PRIVATE_NETWORKS", "Allow loopback/private/link-local targets in client-supplied URLs (local setups, tests)", false);
     public readonly Option<string?> AllowHosts = CliOptions.EnvString("--allow-host", "GP_ALLOW_HOSTS", "Comma-separated hosts always allowed as targets (e.g. in-cluster service names)", null);
     public readonly Option<bool> NoConfigNext = CliOptions.Env("--no-config-next", "GP_NO_CONFIG_NEXT", "Ignore next-stage URLs in request config (disable hybrid sequencing)", false);
+    public readonly OutboundSettings NextAuth = new("next-", "GP_NEXT_", "the --next stage");
 
     public void AddTo(Command command)
     {
@@ -19,6 +20,7 @@ internal sealed class ForwardingSettings
         command.Add(AllowPrivateNetworks);
         command.Add(AllowHosts);
         command.Add(NoConfigNext);
+        NextAuth.AddTo(command);
     }
 
     public NetworkPolicy Policy(ParseResult parse) => new()
@@ -31,11 +33,16 @@ internal sealed class ForwardingSettings
     public void AddStage(GraphPipeServingBuilder serving, ParseResult parse, string name, Func<IServiceProvider, IInferenceStage> stage)
     {
         var next = parse.GetValue(Next) is { Length: > 0 } text ? ClientCommands.ParseUrl(text) : null;
+        var tls = NextAuth.Tls(parse);
+        // Load the files once now, so a bad one fails at start rather than on the first forwarded request.
+        NextAuth.CreateHandler(parse, new SocketsHttpHandler()).Dispose();
         serving.AddForwardingStage(GraphPipeStageHost.SafeName(name), stage, new ForwardingOptions
         {
             Next = next,
             AllowNextFromConfig = !parse.GetValue(NoConfigNext),
             ConfigPolicy = Policy(parse),
+            NextTls = tls,
+            NextApiKey = NextAuth.ApiKey(parse),
         });
     }
 }

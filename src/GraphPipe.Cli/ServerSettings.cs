@@ -29,6 +29,7 @@ internal sealed class ServerSettings
     public readonly Option<bool> Telemetry = CliOptions.Env("--telemetry", "GP_TELEMETRY", "Metrics at /metrics, traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set", true);
     public readonly Option<string> LogFormat = CliOptions.Env("--log-format", "GP_LOG_FORMAT", "Console log format: text or json", "text");
     public readonly Option<bool> Verbose = CliOptions.Env("--verbose", "GP_VERBOSE", "Log every request", false, "-v");
+    public readonly SecuritySettings Security = new();
 
     /// <param name="defaultListen">The stage kind's default address, so stages of a pipeline can run side by side with no flags.</param>
     public ServerSettings(string defaultListen = "127.0.0.1:9000")
@@ -53,12 +54,12 @@ internal sealed class ServerSettings
         command.Add(Telemetry);
         command.Add(LogFormat);
         command.Add(Verbose);
+        Security.AddTo(command);
     }
 
     /// <summary>Builds the serving host for the stage <paramref name="addStage"/> adds, with these settings.</summary>
     public WebApplication Build(ParseResult parse, string stageName, Action<GraphPipeServingBuilder> addStage)
     {
-        var listen = parse.GetValue(Listen)!;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         var format = parse.GetValue(LogFormat);
@@ -79,14 +80,7 @@ internal sealed class ServerSettings
         builder.Logging.AddFilter("GraphPipe", parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Information);
         // A failed start (port in use) is reported by RunAsync as one line; the host's own error log would add a 3 KB stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Critical);
-        try
-        {
-            builder.WebHost.UseGraphPipeListen(listen);
-        }
-        catch (FormatException ex)
-        {
-            throw CliException.Usage($"--listen: {ex.Message}");
-        }
+        Security.ConfigureListener(builder, parse, Listen);
 
         var serving = builder.Services.AddGraphPipeServing(o =>
         {
@@ -103,6 +97,7 @@ internal sealed class ServerSettings
             foreach (var name in CliOptions.SplitList(parse.GetValue(Outputs))) o.DefaultOutputs.Add(name);
         });
         addStage(serving);
+        Security.AddApiKey(serving, parse);
         if (parse.GetValue(Telemetry))
         {
             serving.AddTelemetry(stageName);

@@ -31,7 +31,8 @@ internal sealed class NextStageHealthCheck(StageCatalog catalog, IHttpClientFact
             timeout.CancelAfter(ProbeTimeout);
             try
             {
-                await new GraphPipeClient(clients.CreateClient(HttpClientName), next).GetMetadataAsync(timeout.Token).ConfigureAwait(false);
+                // The stage's own next-hop client: the same TLS settings and API key as its forwarded requests.
+                await new GraphPipeClient(clients.CreateClient(ForwardingRegistration.NextClientNameFor(stage.Name)), next).GetMetadataAsync(timeout.Token).ConfigureAwait(false);
                 data[$"{stage.Name}.next"] = $"{next} ok";
             }
             catch (Exception ex) when (ex is GraphPipeException or OperationCanceledException or HttpRequestException)

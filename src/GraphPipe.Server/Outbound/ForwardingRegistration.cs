@@ -1,3 +1,4 @@
+using GraphPipe.Client;
 using GraphPipe.Pipelines;
 using GraphPipe.Server.Serving;
 using GraphPipe.Stages;
@@ -8,8 +9,11 @@ namespace GraphPipe.Server;
 /// <summary>Serving stages that pass their outputs on (server and hybrid sequencing), with their outgoing clients from <see cref="IHttpClientFactory"/>.</summary>
 public static class ForwardingRegistration
 {
-    /// <summary>The named client for the operator's next stage (trusted: any address).</summary>
+    /// <summary>The named client for the operator's next stage (trusted: any address); each forwarding stage has its own, <c>graphpipe-next:{stage}</c>.</summary>
     public const string NextClientName = "graphpipe-next";
+
+    /// <summary>The name of <paramref name="stageName"/>'s client for its configured next stage (its TLS settings and API key).</summary>
+    public static string NextClientNameFor(string stageName) => $"{NextClientName}:{stageName}";
 
     /// <summary>
     /// Serves <paramref name="inner"/> under <paramref name="name"/>, forwarding per <paramref name="options"/>:
@@ -33,8 +37,14 @@ public static class ForwardingRegistration
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(options);
         var configClientName = $"graphpipe-config-next:{name}";
-        builder.Services.AddHttpClient(NextClientName, static http => http.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(static () => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        var nextClient = builder.Services.AddHttpClient(NextClientNameFor(name), static http => http.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => options.NextTls.Apply(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }));
+        if (options.NextApiKey is { } apiKey)
+        {
+            ApiKeys.Check(apiKey);
+            nextClient.AddHttpMessageHandler(() => new BearerTokenHandler(apiKey));
+        }
+
         builder.Services.AddHttpClient(configClientName, static http => http.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => options.ConfigPolicy.CreateHandler());
         return builder.Add(new StageRegistration(name, (services, findStage) =>
@@ -49,7 +59,7 @@ public static class ForwardingRegistration
             }
             else if (options.Next is { } uri)
             {
-                next = new GraphPipeNextStage(clients.CreateClient(NextClientName), uri);
+                next = new GraphPipeNextStage(clients.CreateClient(NextClientNameFor(name)), uri);
             }
 
             var fromConfig = options.AllowNextFromConfig ? new GraphPipeNextStageResolver(clients.CreateClient(configClientName), options.ConfigPolicy) : null;
