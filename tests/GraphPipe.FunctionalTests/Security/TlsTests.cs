@@ -126,8 +126,8 @@ public sealed class TlsTests(TestPki pki) : IClassFixture<TestPki>
             var url = await server.ServingUrl.WaitAsync(Limits.Step, Ct);
             var ready = $"https://127.0.0.1:{port}/control/is_ready";
 
-            var withCertificate = await CliProcess.RunAsync(CliProcess.GraphPipeDll, ["probe", ready, "--ca", pki.CaFile, "--client-cert", pki.ClientCert, "--client-key", pki.ClientKey], null, Limits.Step);
-            var withoutCertificate = await CliProcess.RunAsync(CliProcess.GraphPipeDll, ["probe", ready, "--ca", pki.CaFile], null, Limits.Step);
+            var withCertificate = await CliProcess.RunAsync(CliProcess.GraphPipeDll, ["probe", ready, "--timeout", "20s", "--ca", pki.CaFile, "--client-cert", pki.ClientCert, "--client-key", pki.ClientKey], null, Limits.Step);
+            var withoutCertificate = await CliProcess.RunAsync(CliProcess.GraphPipeDll, ["probe", ready, "--timeout", "20s", "--ca", pki.CaFile], null, Limits.Step);
 
             Assert.StartsWith($"https://127.0.0.1:{port}", url, StringComparison.Ordinal);
             Assert.True(withCertificate.ExitCode == 0, withCertificate.Describe());
