@@ -133,6 +133,7 @@ public sealed class TlsTests(TestPki pki) : IClassFixture<TestPki>
             Assert.True(withCertificate.ExitCode == 0, withCertificate.Describe());
             Assert.Contains("200", withCertificate.Stdout, StringComparison.Ordinal);
             Assert.True(withoutCertificate.ExitCode == 1, withoutCertificate.Describe());
+            Assert.Contains("not reachable", withoutCertificate.Stdout, StringComparison.Ordinal);
         }
         finally
         {
