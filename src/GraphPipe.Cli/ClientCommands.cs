@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using GraphPipe.Client;
+using GraphPipe.Client.Balancing;
 
 namespace GraphPipe.Cli;
 
@@ -67,7 +68,7 @@ internal static class ClientCommands
 
     public static Command Infer()
     {
-        var url = new Argument<string>("url") { Description = "The stage URL, e.g. http://127.0.0.1:9000" };
+        var url = new Argument<string>("url") { Description = "The stage URL, e.g. http://127.0.0.1:9000; replicas: URLs separated by commas, or dns:///name:port" };
         var inputs = new Argument<string[]>("inputs")
         {
             Description = "Input tensors as .npy files: FILE.npy (default name by position) or NAME=FILE.npy",
@@ -81,11 +82,14 @@ internal static class ClientCommands
         var outputs = new Option<string?>("--outputs", "-o") { Description = "Comma-separated output names (default: the stage's)" };
         var config = new Option<string?>("--config", "-c") { Description = "The request's config string (e.g. the next stage's URL)" };
         var outDir = new Option<string?>("--out") { Description = "Write each output to DIR/NAME.npy instead of printing it" };
+        var balancing = new BalancingSettings();
         var command = new Command("infer", "Send tensors from .npy files to a stage; print the outputs or save them as .npy") { url, inputs, files, outputs, config, outDir, Timeout };
         Auth.AddTo(command);
+        balancing.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var endpoint = ParseUrl(parse.GetValue(url)!);
+            using var replicas = BalancingSettings.Parse("url", parse.GetValue(url)!, balancing.Options(parse));
+            var endpoint = replicas.Address;
             var names = new List<string>();
             var tensors = new List<Tensor>();
             foreach (var spec in parse.GetValue(inputs) ?? [])
@@ -108,7 +112,7 @@ internal static class ClientCommands
                 throw CliException.Usage("no inputs: give at least one FILE.npy or --bytes FILE");
             }
 
-            using var http = CreateHttpClient(parse, Auth);
+            using var http = CreateHttpClient(replicas, parse, Auth);
             var client = new GraphPipeClient(http, endpoint, new GraphPipeClientOptions { Timeout = parse.GetValue(Timeout), ApiKey = Auth.ApiKey(parse) });
             var outputNames = CliOptions.SplitList(parse.GetValue(outputs));
             // Responses carry no names: label default outputs with the stage's output names.
@@ -149,13 +153,26 @@ internal static class ClientCommands
         return command;
     }
 
-    internal static HttpClient CreateHttpClient() => new(NewHandler()) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+    internal static HttpClient CreateHttpClient() => new(NewTransport())
+    {
+        Timeout = System.Threading.Timeout.InfiniteTimeSpan,
+    };
 
     /// <summary>A client with the command's TLS settings (<c>--ca</c>, <c>--client-cert</c>, ...).</summary>
     internal static HttpClient CreateHttpClient(ParseResult parse, OutboundSettings auth)
-        => new(auth.CreateHandler(parse, NewHandler())) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        => new(auth.CreateHandler(parse, NewTransport())) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
 
-    private static SocketsHttpHandler NewHandler() => new()
+    /// <summary>A client that spreads calls to <paramref name="replicas"/>'s address over its replicas, with retries (see docs/load-balancing.md).</summary>
+    internal static HttpClient CreateHttpClient(EndpointGroup replicas) => new(GraphPipeBalancing.CreateHandler([replicas], NewTransport()))
+    {
+        Timeout = System.Threading.Timeout.InfiniteTimeSpan,
+    };
+
+    /// <summary>Like <see cref="CreateHttpClient(EndpointGroup)"/>, each replica reached with the command's TLS settings.</summary>
+    internal static HttpClient CreateHttpClient(EndpointGroup replicas, ParseResult parse, OutboundSettings auth)
+        => new(GraphPipeBalancing.CreateHandler([replicas], auth.CreateHandler(parse, NewTransport()))) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+
+    private static SocketsHttpHandler NewTransport() => new()
     {
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         ConnectTimeout = TimeSpan.FromSeconds(10),

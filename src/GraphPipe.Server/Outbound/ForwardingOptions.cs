@@ -1,4 +1,5 @@
 using GraphPipe.Client;
+using GraphPipe.Client.Balancing;
 using GraphPipe.Pipelines;
 
 namespace GraphPipe.Server;
@@ -14,6 +15,16 @@ public sealed class ForwardingOptions
     /// tensors. It must be added before this one. Takes the place of <see cref="Next"/>.
     /// </summary>
     public string? LocalNext { get; init; }
+
+    /// <summary>
+    /// The next stage's replicas (server sequencing): URLs separated by commas and/or <c>dns:///name:port</c>
+    /// (see <see cref="EndpointGroup.Parse"/>), balanced per request with passive health and retries.
+    /// Takes the place of <see cref="Next"/>.
+    /// </summary>
+    public string? NextEndpoints { get; init; }
+
+    /// <summary>Balancing, health and retries towards the next stage (its replicas given by <see cref="Next"/> or <see cref="NextEndpoints"/>).</summary>
+    public BalancingOptions Balancing { get; init; } = new();
 
     /// <summary>Follow a next-stage URL given in the request's <c>config</c> (hybrid sequencing). Default true.</summary>
     public bool AllowNextFromConfig { get; init; } = true;
