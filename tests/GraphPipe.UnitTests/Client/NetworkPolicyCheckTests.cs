@@ -38,7 +38,7 @@ public sealed class NetworkPolicyCheckTests
     [Theory]
     [InlineData("http://10.0.0.1/x", "10.0.0.1 resolves to private address 10.0.0.1; refused")]
     [InlineData("https://[::ffff:169.254.169.254]/x", "::ffff:169.254.169.254 resolves to cloud metadata address ::ffff:169.254.169.254; refused")]
-    [InlineData("http://[fe80::1]:8080/x", "[fe80::1] resolves to link-local address fe80::1; refused")]
+    [InlineData("http://[fe80::1]:8080/x", "fe80::1 resolves to link-local address fe80::1; refused")] // Uri.IdnHost drops the brackets
     public void CheckUri_NonPublicLiteral_RefusedNamingHostKindAndAddress(string url, string start)
     {
         var refusal = new NetworkPolicy().CheckUri(new Uri(url));
@@ -117,9 +117,12 @@ public sealed class NetworkPolicyCheckTests
     [InlineData(true)]
     public void CreateHandler_Settings_RedirectsAsAskedAndBoundedConnections(bool redirects)
     {
-        using var handler = new NetworkPolicy().CreateHandler(redirects);
+        // Without an explicit proxy the policy's handler is the SocketsHttpHandler itself.
+        using var handler = Assert.IsType<SocketsHttpHandler>(new NetworkPolicy().CreateHandler(redirects));
 
         Assert.Equal(redirects, handler.AllowAutoRedirect);
+        Assert.False(handler.UseProxy);
+        Assert.False(handler.UseCookies);
         Assert.NotNull(handler.ConnectCallback);
         Assert.Equal(TimeSpan.FromSeconds(10), handler.ConnectTimeout);
         Assert.Equal(TimeSpan.FromMinutes(2), handler.PooledConnectionLifetime);
@@ -129,7 +132,7 @@ public sealed class NetworkPolicyCheckTests
     [Fact]
     public void CreateHandler_Default_DoesNotFollowRedirects()
     {
-        using var handler = new NetworkPolicy().CreateHandler();
+        using var handler = Assert.IsType<SocketsHttpHandler>(new NetworkPolicy().CreateHandler());
 
         Assert.False(handler.AllowAutoRedirect);
     }
