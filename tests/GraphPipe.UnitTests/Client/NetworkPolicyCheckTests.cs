@@ -38,7 +38,7 @@ public sealed class NetworkPolicyCheckTests
     [Theory]
     [InlineData("http://10.0.0.1/x", "10.0.0.1 resolves to private address 10.0.0.1; refused")]
     [InlineData("https://[::ffff:169.254.169.254]/x", "::ffff:169.254.169.254 resolves to cloud metadata address ::ffff:169.254.169.254; refused")]
-    [InlineData("http://[fe80::1]:8080/x", "[fe80::1] resolves to link-local address fe80::1; refused")]
+    [InlineData("http://[fe80::1]:8080/x", "fe80::1 resolves to link-local address fe80::1; refused")]
     public void CheckUri_NonPublicLiteral_RefusedNamingHostKindAndAddress(string url, string start)
     {
         var refusal = new NetworkPolicy().CheckUri(new Uri(url));
