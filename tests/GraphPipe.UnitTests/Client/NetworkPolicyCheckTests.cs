@@ -112,28 +112,6 @@ public sealed class NetworkPolicyCheckTests
         Assert.Empty(policy.AllowedHosts);
     }
 
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void CreateHandler_Settings_RedirectsAsAskedAndBoundedConnections(bool redirects)
-    {
-        using var handler = new NetworkPolicy().CreateHandler(redirects);
-
-        Assert.Equal(redirects, handler.AllowAutoRedirect);
-        Assert.NotNull(handler.ConnectCallback);
-        Assert.Equal(TimeSpan.FromSeconds(10), handler.ConnectTimeout);
-        Assert.Equal(TimeSpan.FromMinutes(2), handler.PooledConnectionLifetime);
-        Assert.Equal(DecompressionMethods.None, handler.AutomaticDecompression);
-    }
-
-    [Fact]
-    public void CreateHandler_Default_DoesNotFollowRedirects()
-    {
-        using var handler = new NetworkPolicy().CreateHandler();
-
-        Assert.False(handler.AllowAutoRedirect);
-    }
-
     [Fact]
     public async Task Handler_HostNameResolvingToLoopback_RefusedAtConnectTimeWithoutConnecting()
     {
