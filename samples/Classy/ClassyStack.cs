@@ -75,7 +75,7 @@ public sealed class ClassyStack : IAsyncDisposable
             owned.Add(onnx);
             var model = new TopKLabelsStage(onnx, TopKLabelsStage.ReadLabelsFile(options.LabelsPath), options.TopK);
             var listen = $"{options.Host}:0";
-            var modelHost = await StartHostAsync(hosts, serving => options.ConfigureServing?.Invoke(serving.AddStage("model", model)), listen, cancellationToken).ConfigureAwait(false);
+            var modelHost = await StartHostAsync(hosts, serving => Configure(serving.AddStage("model", model), options), listen, cancellationToken).ConfigureAwait(false);
 
             var preprocessor = new ImagePreprocessorStage(new ImagePreprocessorOptions { Profile = options.Profile });
             // Everything runs on loopback, so client-named next stages and image URLs must be allowed
@@ -86,7 +86,7 @@ public sealed class ClassyStack : IAsyncDisposable
 
             // Each stage on a host of its own, so every sequencing mode crosses real HTTP hops.
             Task<GraphPipeStageHost> Chain(string name, IInferenceStage stage, Uri? next)
-                => StartHostAsync(hosts, serving => options.ConfigureServing?.Invoke(serving.AddForwardingStage(name, stage, new ForwardingOptions { Next = next, ConfigPolicy = policy })), listen, cancellationToken);
+                => StartHostAsync(hosts, serving => Configure(serving.AddForwardingStage(name, stage, new ForwardingOptions { Next = next, ConfigPolicy = policy }), options), listen, cancellationToken);
 
             var preHost = await Chain("preprocess", preprocessor, null).ConfigureAwait(false);
             var dlHost = await Chain("download", downloader, null).ConfigureAwait(false);
@@ -110,6 +110,9 @@ public sealed class ClassyStack : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => DisposeAllAsync(_hosts, _owned);
+
+    /// <summary>Applies <see cref="ClassyStackOptions.ConfigureServing"/> to a host whose stage is already added.</summary>
+    private static void Configure(GraphPipeServingBuilder serving, ClassyStackOptions options) => options.ConfigureServing?.Invoke(serving);
 
     private static async ValueTask DisposeAllAsync(List<GraphPipeStageHost> hosts, List<IDisposable> owned)
     {
