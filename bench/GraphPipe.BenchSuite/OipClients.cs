@@ -71,7 +71,8 @@ internal sealed class OipClients : IDisposable
         OipJson.WriteInferRequest(body, _inputName, _tensor.Shape.AsSpan(), _floats, _outputName);
         using var content = new ReadOnlyMemoryContent(body.WrittenMemory);
         content.Headers.ContentType = Json;
-        using var response = await _http.PostAsync(_infer, content, cancellationToken).ConfigureAwait(false);
+        using var message = new HttpRequestMessage(HttpMethod.Post, _infer) { Content = content };
+        using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         var bytes = await ReadAllAsync(response, cancellationToken).ConfigureAwait(false);
         if (OipJson.ReadFirstOutput(bytes).Data.Length == 0) throw new InvalidDataException("no output data");
     }
@@ -82,7 +83,8 @@ internal sealed class OipClients : IDisposable
         using var content = new HeaderThenData(_binaryHeader, _tensor.Data);
         content.Headers.ContentType = OctetStream;
         content.Headers.Add("Inference-Header-Content-Length", _binaryHeader.Length.ToString(CultureInfo.InvariantCulture));
-        using var response = await _http.PostAsync(_infer, content, cancellationToken).ConfigureAwait(false);
+        using var message = new HttpRequestMessage(HttpMethod.Post, _infer) { Content = content };
+        using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         var bytes = await ReadAllAsync(response, cancellationToken).ConfigureAwait(false);
         var headerLength = int.Parse(response.Headers.GetValues("Inference-Header-Content-Length").First(), CultureInfo.InvariantCulture);
         var size = BinarySize(bytes.AsSpan(0, headerLength));
@@ -105,7 +107,12 @@ internal sealed class OipClients : IDisposable
             throw new HttpRequestException($"OIP answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false)}", null, response.StatusCode);
         }
 
-        return await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        // Into one array of the Content-Length, as GraphPipeClient reads (ReadAsByteArrayAsync would buffer and copy).
+        var length = response.Content.Headers.ContentLength ?? throw new HttpRequestException("OIP answer without Content-Length");
+        var buffer = new byte[length];
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await stream.ReadExactlyAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return buffer;
     }
 
     /// <summary>The first <c>binary_data_size</c> in a response header.</summary>

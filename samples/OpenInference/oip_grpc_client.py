@@ -7,7 +7,8 @@ methods are called by their full names, the way grpcurl does.
   PYTHONPATH=/tmp python3 samples/OpenInference/oip_grpc_client.py 127.0.0.1:8001 preprocess image.jpg
 
 Sends the files as one BYTES tensor (named after the model's first input) and prints the outputs.
-Set GRAPHPIPE_NEXT to name the rest of the route (hybrid sequencing).
+Set OUTPUTS (comma-separated) to name the outputs wanted, GRAPHPIPE_NEXT to name the rest of the
+route (hybrid sequencing).
 """
 import os
 import struct
@@ -36,6 +37,8 @@ def main():
         request = oip.ModelInferRequest(model_name=model, id="py-1")
         tensor = request.inputs.add(name=meta.inputs[0].name, datatype="BYTES", shape=[len(files)])
         tensor.contents.bytes_contents.extend(open(f, "rb").read() for f in files)
+        for name in filter(None, os.environ.get("OUTPUTS", "").split(",")):
+            request.outputs.add(name=name)
         if os.environ.get("GRAPHPIPE_NEXT"):
             request.parameters["graphpipe_next"].string_param = os.environ["GRAPHPIPE_NEXT"]
         response = call(channel, "ModelInfer", request, oip.ModelInferResponse)

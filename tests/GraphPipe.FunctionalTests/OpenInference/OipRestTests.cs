@@ -216,9 +216,11 @@ public sealed class OipRestTests(OipHostFixture fixture) : IClassFixture<OipHost
     [Fact]
     public async Task Infer_BodyOverTheHostLimit_413AsJson()
     {
-        var json = $$"""{"inputs":[{"name":"x","shape":[1],"datatype":"BYTES","data":["{{new string('a', 1_100_000)}}"]}]}""";
+        // Small sizes, so the whole body fits the socket buffers and the early 413 cannot cut the upload short.
+        await using var host = await OipHost.StartAsync(s => s.AddStage("echo", new AnyEchoStage()), o => o.MaxRequestBytes = 4096, Ct).WaitAsync(Limits.Step, Ct);
+        var json = $$"""{"inputs":[{"name":"x","shape":[1],"datatype":"BYTES","data":["{{new string('a', 6000)}}"]}]}""";
 
-        var response = await OipHost.PostJsonAsync(fixture.Http, fixture.Url("v2/models/echo/infer"), json, Ct);
+        var response = await OipHost.PostJsonAsync(fixture.Http, new Uri(host.Address, "v2/models/echo/infer"), json, Ct);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.Status);
         Assert.Contains("[echo] request body of", Json(response).GetProperty("error").GetString(), StringComparison.Ordinal);
