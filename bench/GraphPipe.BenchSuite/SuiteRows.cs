@@ -10,6 +10,7 @@ internal static class SuiteRows
     [
         new ProtocolRows(),
         new ServerOverheadRows(),
+        new ProtocolDoorRows(),
         new ModelServingRows(),
         new PreprocessRows(),
         new PipelineRows(),

@@ -48,6 +48,9 @@ public static class OpenInferenceExtensions
             }
 
             var (host, port) = ListenAddress.Parse(listen);
+            // Windows big enough for a 600 KB tensor in one go, rather than a round trip per 96 KB (Kestrel's default).
+            kestrel.Limits.Http2.InitialConnectionWindowSize = Math.Max(kestrel.Limits.Http2.InitialConnectionWindowSize, 4 << 20);
+            kestrel.Limits.Http2.InitialStreamWindowSize = Math.Max(kestrel.Limits.Http2.InitialStreamWindowSize, 1 << 20);
             void Http2(ListenOptions options)
             {
                 options.Protocols = HttpProtocols.Http2;

@@ -195,7 +195,7 @@ internal sealed class RestEndpoint(StageCatalog catalog, RequestBodyReader bodie
     private static async Task WriteJsonAsync<TState>(HttpContext context, int status, Action<Utf8JsonWriter, TState> write, TState state)
     {
         using var buffer = new PooledBufferWriter(1024);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, RestResponseWriter.Options))
         {
             json.WriteStartObject();
             write(json, state);

@@ -11,7 +11,7 @@ namespace GraphPipe.Server.OpenInference.Rest;
 /// </summary>
 internal static class RestResponseWriter
 {
-    private static readonly JsonWriterOptions Options = new() { SkipValidation = true };
+    internal static readonly JsonWriterOptions Options = new() { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static async Task WriteAsync(HttpContext context, string model, string version, OipInferRequest request, IReadOnlyList<string> names, IReadOnlyList<Tensor> outputs)
     {

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace GraphPipe.Server.Serving;
@@ -16,7 +17,8 @@ internal sealed class JsonErrors
     public static byte[] Encode(string message)
     {
         using var buffer = new MemoryStream(message.Length + 16);
-        using (var json = new Utf8JsonWriter(buffer))
+        // Relaxed escaping: an API answer, not HTML; quotes in stage messages stay readable.
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartObject();
             json.WriteString("error", message);

@@ -100,14 +100,27 @@ public sealed class DownloaderStageTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task InferAsync_OriginServerError_FailsAsUpstream()
+    public async Task InferAsync_OriginServerError_RetriedThenFailsAsUpstream()
     {
         var url = _origin.Url("status/503");
 
-        using var result = await RunAsync(ImageServer.LocalOptions(), url);
+        using var result = await RunAsync(ImageServer.LocalOptions(o => o.MaxRetries = 2), url);
+
+        var error = AssertFailure(result, StageErrorKind.Upstream);
+        Assert.Equal($"url 0 ({url}): HTTP 503 Service Unavailable (3 attempts)", error.Message);
+        Assert.Equal(3, _origin.Requests);
+    }
+
+    [Fact]
+    public async Task InferAsync_OriginServerErrorRetriesOff_OneAttempt()
+    {
+        var url = _origin.Url("status/503");
+
+        using var result = await RunAsync(ImageServer.LocalOptions(o => o.MaxRetries = 0), url);
 
         var error = AssertFailure(result, StageErrorKind.Upstream);
         Assert.Equal($"url 0 ({url}): HTTP 503 Service Unavailable", error.Message);
+        Assert.Equal(1, _origin.Requests);
     }
 
     [Fact]
