@@ -36,6 +36,16 @@ internal static class WebCommand
 
         command.SetAction(async (parse, ct) =>
         {
+            try
+            {
+                GraphPipe.Server.ListenAddress.Parse(parse.GetValue(listen)!);
+            }
+            catch (FormatException ex)
+            {
+                Console.Error.WriteLine($"classy web: --listen: {ex.Message}");
+                return 2;
+            }
+
             var running = parse.GetResult(host) is { Implicit: false } || stageUrls.Any(o => parse.GetValue(o) is not null);
             ClassyStack? stack = null;
             try
