@@ -13,6 +13,7 @@ internal static class SuiteRows
         new ModelServingRows(),
         new PreprocessRows(),
         new PipelineRows(),
+        new ReplicaRows(),
     ];
 }
 
