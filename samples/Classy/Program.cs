@@ -79,6 +79,7 @@ root.SetAction(async (parse, ct) =>
     return 0;
 });
 root.Add(DemoCommand.Create());
+root.Add(Classy.Web.WebCommand.Create());
 
 // Every command takes -v for failure details (read from the raw arguments, so it also works when parsing fails).
 root.Add(new Option<bool>("--verbose", "-v") { Description = "Show the details (stack trace) of a failure", Recursive = true });

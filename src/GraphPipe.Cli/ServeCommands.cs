@@ -20,6 +20,7 @@ internal static class ServeCommands
     private static Command Onnx()
     {
         var settings = new ServerSettings();
+        var batching = new BatchingSettings();
         var model = CliOptions.EnvString("--model", "GP_MODEL", "Path of the .onnx model to serve", null, "-m");
         var engines = CliOptions.Env("--engine-count", "GP_ENGINE_COUNT", "Parallel model instances (sessions)", 1);
         var threads = CliOptions.Env("--intra-op-threads", "GP_INTRA_OP_THREADS", "Threads per session inside an operator (0: one per core)", 0);
@@ -31,11 +32,13 @@ internal static class ServeCommands
         var splitBatch = CliOptions.Env("--split-batch", "GP_SPLIT_BATCH", "A model fixed at batch 1 takes requests of N rows, run one row at a time (false: exactly one row)", true);
         var command = new Command("onnx", "Serve an ONNX model with ONNX Runtime") { model, engines, threads, name, labels, topK, labelsFrom, demo, splitBatch };
         settings.AddTo(command);
+        batching.AddTo(command);
         // A model may pass its outputs on (--next, e.g. to a post-processing stage); config never names where.
         var forwarding = new ForwardingSettings();
         forwarding.AddNextOnlyTo(command);
         command.SetAction(async (parse, ct) =>
         {
+            var batchingOptions = batching.Options(parse, parse.GetValue(engines));
             var path = parse.GetValue(model);
             var labelsPath = parse.GetValue(labels);
             var modelName = parse.GetValue(name);
@@ -72,7 +75,13 @@ internal static class ServeCommands
                     EngineCount = parse.GetValue(engines),
                     IntraOpThreads = parse.GetValue(threads),
                     SplitFixedBatch = parse.GetValue(splitBatch),
+                    ExecutionProvider = batching.Provider(parse),
+                    DeviceId = parse.GetValue(batching.DeviceId),
                 });
+            }
+            catch (NotSupportedException ex)
+            {
+                throw new CliException($"--execution-provider: {ex.Message}");
             }
             catch (System.ComponentModel.DataAnnotations.ValidationException ex)
             {
@@ -87,6 +96,13 @@ internal static class ServeCommands
             using (stage)
             {
                 var pipeline = new StagePipelineBuilder(stage);
+                var batchers = new List<GraphPipe.Pipelines.BatchingStage>();
+                using var disposeBatchers = new DisposeAll(batchers);
+                if (batchingOptions is not null)
+                {
+                    AddBatching(pipeline, batchingOptions, batchers);
+                }
+
                 if (labelsPath is not null)
                 {
                     AddLabels(pipeline, labelsPath, parse.GetValue(topK), parse.GetValue(labelsFrom));
@@ -121,6 +137,27 @@ internal static class ServeCommands
         catch (Exception ex) when (ex is IOException or InvalidOperationException or InvalidDataException or UnauthorizedAccessException)
         {
             throw new CliException($"--demo: {ex.Message}");
+        }
+    }
+
+    private static void AddBatching(StagePipelineBuilder pipeline, GraphPipe.Pipelines.BatchingOptions options, List<GraphPipe.Pipelines.BatchingStage> batchers)
+    {
+        try
+        {
+            // Right around the model, before the labels: the batch holds the model's own outputs.
+            pipeline.AddBatching(options, added: batchers.Add).Build();
+        }
+        catch (ArgumentException ex)
+        {
+            throw CliException.Usage($"--max-batch-size: {ex.Message}");
+        }
+    }
+
+    private sealed class DisposeAll(List<GraphPipe.Pipelines.BatchingStage> stages) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var stage in stages) stage.Dispose();
         }
     }
 

@@ -34,15 +34,22 @@ public sealed class GraphPipeClient
     /// <summary>Asks the stage for its metadata (a MetadataRequest POST).</summary>
     public async Task<StageMetadata> GetMetadataAsync(CancellationToken cancellationToken = default)
     {
-        var body = await SendAsync(static w => w.WriteMetadataRequest(), cancellationToken).ConfigureAwait(false);
+        var body = await SendAsync(static w => w.WriteMetadataRequest(), null, cancellationToken).ConfigureAwait(false);
         return Parse(body, GraphPipeReader.ReadMetadataResponse, "metadata response");
     }
 
     /// <summary>Runs inference. Throws <see cref="GraphPipeException"/> for any error the server reports.</summary>
-    public async Task<InferResponse> InferAsync(InferRequest request, CancellationToken cancellationToken = default)
+    public Task<InferResponse> InferAsync(InferRequest request, CancellationToken cancellationToken = default)
+        => InferAsync(request, _options.Deadline, cancellationToken);
+
+    /// <summary>
+    /// Runs inference within <paramref name="deadline"/>, the budget sent as <c>GraphPipe-Timeout</c> for
+    /// this call (null sends none). Throws <see cref="GraphPipeException"/> for any error the server reports.
+    /// </summary>
+    public async Task<InferResponse> InferAsync(InferRequest request, TimeSpan? deadline, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var body = await SendAsync(w => w.WriteInferRequest(request), cancellationToken).ConfigureAwait(false);
+        var body = await SendAsync(w => w.WriteInferRequest(request), deadline, cancellationToken).ConfigureAwait(false);
         var response = Parse(body, GraphPipeReader.ReadInferResponse, "infer response");
         if (response.Errors.Count > 0)
         {
@@ -87,7 +94,7 @@ public sealed class GraphPipeClient
     public Task<Tensor> InferBytesAsync(IReadOnlyList<ReadOnlyMemory<byte>> values, string config = "", CancellationToken cancellationToken = default)
         => InferAsync(Tensor.FromStrings(values), config, cancellationToken);
 
-    private async Task<byte[]> SendAsync(Func<GraphPipeWriter, ReadOnlyMemory<byte>> write, CancellationToken cancellationToken)
+    private async Task<byte[]> SendAsync(Func<GraphPipeWriter, ReadOnlyMemory<byte>> write, TimeSpan? deadline, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (_options.Timeout != Timeout.InfiniteTimeSpan)
@@ -102,6 +109,11 @@ public sealed class GraphPipeClient
             using var content = new ReadOnlyMemoryContent(payload);
             content.Headers.ContentType = OctetStream;
             using var message = new HttpRequestMessage(HttpMethod.Post, Endpoint) { Content = content };
+            if (deadline is { } budget)
+            {
+                message.Headers.TryAddWithoutValidation(GraphPipeTimeoutHeader.Name, GraphPipeTimeoutHeader.Format(budget));
+            }
+
             using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.OK)
             {

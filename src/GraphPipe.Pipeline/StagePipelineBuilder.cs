@@ -33,6 +33,22 @@ public sealed class StagePipelineBuilder
     public StagePipelineBuilder AddForwarding(INextStage? next, INextStageResolver? fromConfig)
         => Add(inner => new ForwardingStage(inner, next, fromConfig));
 
+    /// <summary>
+    /// Merges concurrent requests into batched runs of what has been added so far (see <see cref="BatchingStage"/>);
+    /// add it first, right around the model. The caller disposes the <see cref="BatchingStage"/> (from <paramref name="added"/>) after the last request.
+    /// </summary>
+    public StagePipelineBuilder AddBatching(BatchingOptions options, TimeProvider? timeProvider = null, Action<BatchingStage>? added = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return Add(inner =>
+        {
+            var stage = new BatchingStage(inner, options, timeProvider);
+            added?.Invoke(stage);
+            return stage;
+        });
+    }
+
     /// <summary>The composed stage. The core stage stays owned by the caller.</summary>
     public IInferenceStage Build()
     {

@@ -16,8 +16,8 @@ namespace GraphPipe.Server;
 
 public static class GraphPipeServerExtensions
 {
-    private const string LiveTag = "live";
-    private const string ReadyTag = "ready";
+    internal const string LiveTag = "live";
+    internal const string ReadyTag = "ready";
 
     /// <summary>
     /// Adds the serving host: options (validated on start), the bounded body reader, admission and

@@ -42,8 +42,9 @@ public static class ForwardingRegistration
             // Parsed now so a bad list fails the start; the host disposes it (its DNS timer) on stop.
             group = EndpointGroup.Parse(nextSpec, options.Balancing);
             builder.Services.AddKeyedSingleton(nextClientName, (_, _) => group);
+            // The operator's next stage is trusted (environment proxies apply); one client serves every requester, so no cookie jar.
             var next = builder.Services.AddHttpClient(nextClientName, static http => http.Timeout = Timeout.InfiniteTimeSpan)
-                .ConfigurePrimaryHttpMessageHandler(static () => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+                .ConfigurePrimaryHttpMessageHandler(static () => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), UseCookies = false });
             if (options.Balancing.Retry && options.Balancing.MaxRetries > 0)
             {
                 next.AddHttpMessageHandler(() => BalancingRetry.CreateHandler(options.Balancing)!);
@@ -52,6 +53,7 @@ public static class ForwardingRegistration
             next.AddHttpMessageHandler(() => new BalancingHandler([group]));
         }
 
+        // A next stage named in a request: policy-checked at connect time, no proxy, no cookies (PolicyCheckedHandler).
         builder.Services.AddHttpClient(configClientName, static http => http.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => options.ConfigPolicy.CreateHandler());
         return builder.Add(new StageRegistration(name, (services, findStage) =>
