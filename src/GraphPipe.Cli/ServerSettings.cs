@@ -30,6 +30,7 @@ internal sealed class ServerSettings
     public readonly Option<bool> Telemetry = CliOptions.Env("--telemetry", "GP_TELEMETRY", "Metrics at /metrics, traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set", true);
     public readonly Option<string> LogFormat = CliOptions.Env("--log-format", "GP_LOG_FORMAT", "Console log format: text or json", "text");
     public readonly Option<bool> Verbose = CliOptions.Env("--verbose", "GP_VERBOSE", "Log every request", false, "-v");
+    public readonly SecuritySettings Security = new();
     public readonly Option<bool> OpenInference = CliOptions.Env("--oip", "GP_OIP", "Also serve the Open Inference Protocol (KServe v2) REST API under /v2 on the same port", true);
     public readonly Option<string?> GrpcListen = CliOptions.EnvString("--grpc-listen", "GP_GRPC_LISTEN", "Serve the Open Inference Protocol over gRPC (HTTP/2, no TLS) on HOST:PORT, e.g. 127.0.0.1:8001 (default: no gRPC)", null);
 
@@ -56,6 +57,7 @@ internal sealed class ServerSettings
         command.Add(Telemetry);
         command.Add(LogFormat);
         command.Add(Verbose);
+        Security.AddTo(command);
         command.Add(OpenInference);
         command.Add(GrpcListen);
     }
@@ -63,7 +65,6 @@ internal sealed class ServerSettings
     /// <summary>Builds the serving host for the stage <paramref name="addStage"/> adds, with these settings.</summary>
     public WebApplication Build(ParseResult parse, string stageName, Action<GraphPipeServingBuilder> addStage)
     {
-        var listen = parse.GetValue(Listen)!;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         var format = parse.GetValue(LogFormat);
@@ -84,14 +85,7 @@ internal sealed class ServerSettings
         builder.Logging.AddFilter("GraphPipe", parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Information);
         // A failed start (port in use) is reported by RunAsync as one line; the host's own error log would add a 3 KB stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Critical);
-        try
-        {
-            builder.WebHost.UseGraphPipeListen(listen);
-        }
-        catch (FormatException ex)
-        {
-            throw CliException.Usage($"--listen: {ex.Message}");
-        }
+        Security.ConfigureListener(builder, parse, Listen);
 
         var serving = builder.Services.AddGraphPipeServing(o =>
         {
@@ -108,6 +102,7 @@ internal sealed class ServerSettings
             foreach (var name in CliOptions.SplitList(parse.GetValue(Outputs))) o.DefaultOutputs.Add(name);
         });
         addStage(serving);
+        Security.AddApiKey(serving, parse);
         var grpcListen = parse.GetValue(GrpcListen);
         var openInference = parse.GetValue(OpenInference);
         if (grpcListen is not null && !openInference)

@@ -16,6 +16,7 @@ public sealed class GraphPipeClient
 
     private readonly HttpClient _http;
     private readonly GraphPipeClientOptions _options;
+    private readonly string? _authorization;
 
     /// <param name="httpClient">The transport; not disposed by this client.</param>
     /// <param name="endpoint">The stage URL (GraphPipe servers answer on any path); defaults to <see cref="HttpClient.BaseAddress"/>.</param>
@@ -24,6 +25,7 @@ public sealed class GraphPipeClient
         _http = httpClient ?? throw new ArgumentNullException(nameof(httpClient));
         Endpoint = endpoint ?? httpClient.BaseAddress ?? throw new ArgumentException("Give an endpoint or set HttpClient.BaseAddress.", nameof(endpoint));
         _options = options ?? new GraphPipeClientOptions();
+        _authorization = _options.ApiKey is { } key ? ApiKeys.AuthorizationValue(key) : null;
     }
 
     public Uri Endpoint { get; }
@@ -109,6 +111,11 @@ public sealed class GraphPipeClient
             using var content = new ReadOnlyMemoryContent(payload);
             content.Headers.ContentType = OctetStream;
             using var message = new HttpRequestMessage(HttpMethod.Post, Endpoint) { Content = content };
+            if (_authorization is not null)
+            {
+                message.Headers.TryAddWithoutValidation("Authorization", _authorization);
+            }
+
             if (deadline is { } budget)
             {
                 message.Headers.TryAddWithoutValidation(GraphPipeTimeoutHeader.Name, GraphPipeTimeoutHeader.Format(budget));

@@ -15,4 +15,7 @@ public sealed class GraphPipeClientOptions
 
     /// <summary>Largest response accepted, in bytes. Default 256 MiB.</summary>
     public long MaxResponseBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Sent as <c>Authorization: Bearer KEY</c> with every call, for stages started with <c>--api-key-file</c>; null: none.</summary>
+    public string? ApiKey { get; set; }
 }

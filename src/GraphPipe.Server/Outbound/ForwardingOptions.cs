@@ -1,3 +1,4 @@
+using GraphPipe.Client;
 using GraphPipe.Client.Balancing;
 using GraphPipe.Pipelines;
 
@@ -30,4 +31,10 @@ public sealed class ForwardingOptions
 
     /// <summary>Which next-stage URLs a client may name in <c>config</c>. Default: public addresses only.</summary>
     public NetworkPolicy ConfigPolicy { get; init; } = new();
+
+    /// <summary>TLS towards <see cref="Next"/>: a CA file to trust and a client certificate (mutual TLS). Files are read again whenever the client factory renews its handler.</summary>
+    public ClientTlsOptions NextTls { get; init; } = new();
+
+    /// <summary>The API key sent to <see cref="Next"/> as <c>Authorization: Bearer</c>; null: none. Never sent to next stages a request names in its config.</summary>
+    public string? NextApiKey { get; init; }
 }
