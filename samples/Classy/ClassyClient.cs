@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using GraphPipe.Client;
+using GraphPipe.Client.Balancing;
 
 namespace Classy;
 
@@ -56,10 +57,17 @@ public sealed class ClassyClient : IDisposable
     /// <param name="endpoints">Where the stages are.</param>
     /// <param name="handler">Transport (default: a pooled <see cref="SocketsHttpHandler"/>); the client disposes it.</param>
     /// <param name="timeout">Time allowed per call (default 120 s).</param>
-    public ClassyClient(ClassyEndpoints endpoints, HttpMessageHandler? handler = null, TimeSpan? timeout = null)
+    /// <param name="replicas">Stages with several replicas: calls to a group's address are balanced over its replicas, with retries (docs/load-balancing.md).</param>
+    public ClassyClient(ClassyEndpoints endpoints, HttpMessageHandler? handler = null, TimeSpan? timeout = null, IReadOnlyList<EndpointGroup>? replicas = null)
     {
         _endpoints = endpoints ?? throw new ArgumentNullException(nameof(endpoints));
-        _http = new HttpClient(new CountingHandler(this) { InnerHandler = handler ?? new SocketsHttpHandler() })
+        handler ??= new SocketsHttpHandler();
+        if (replicas is { Count: > 0 })
+        {
+            handler = GraphPipeBalancing.CreateHandler(replicas, handler);
+        }
+
+        _http = new HttpClient(new CountingHandler(this) { InnerHandler = handler })
         {
             Timeout = timeout ?? TimeSpan.FromSeconds(120),
         };

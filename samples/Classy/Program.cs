@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Classy;
 using GraphPipe.Client;
+using GraphPipe.Client.Balancing;
 using GraphPipe.Shared;
 using Spectre.Console;
 
@@ -16,9 +17,9 @@ var via = new Option<Sequencing>("--via") { Description = "Sequencing: client, s
 var json = new Option<bool>("--json") { Description = "Print results as JSON" };
 var batch = new Option<int>("--batch") { Description = "Images per request", DefaultValueFactory = _ => 8 };
 var host = new Option<string>("--host") { Description = "Host of the stages (ports 9000 model, 9001 preprocessor, 9002 downloader, 9011/9012 chained)", DefaultValueFactory = _ => "127.0.0.1" };
-var model = UrlOption("--model", "Model stage URL (default http://HOST:9000)");
-var preprocessor = UrlOption("--preprocessor", "Preprocessor URL, no --next (default http://HOST:9001)");
-var downloader = UrlOption("--downloader", "Downloader URL, no --next (default http://HOST:9002)");
+var model = ReplicasOption("--model", "Model stage URL (default http://HOST:9000); replicas: URLs separated by commas, or dns:///name:port");
+var preprocessor = ReplicasOption("--preprocessor", "Preprocessor URL, no --next (default http://HOST:9001); replicas as --model");
+var downloader = ReplicasOption("--downloader", "Downloader URL, no --next (default http://HOST:9002); replicas as --model");
 var chainedPreprocessor = UrlOption("--chained-preprocessor", "Preprocessor started with --next MODEL (default http://HOST:9011)");
 var chainedDownloader = UrlOption("--chained-downloader", "Downloader started with --next CHAINED-PREPROCESSOR (default http://HOST:9012)");
 var ca = new Option<string?>("--ca") { Description = "Trust only the CAs of this PEM file for the stages' HTTPS certificates" };
@@ -55,10 +56,12 @@ root.SetAction(async (parse, ct) =>
     }
 
     var local = ClassyEndpoints.Local(parse.GetValue(host)!);
+    var replicas = new[] { parse.GetValue(model), parse.GetValue(preprocessor), parse.GetValue(downloader) };
+    var groups = replicas.OfType<EndpointGroup>().ToArray();
     var endpoints = new ClassyEndpoints(
-        parse.GetValue(model) ?? local.Model,
-        parse.GetValue(preprocessor) ?? local.Preprocessor,
-        parse.GetValue(downloader) ?? local.Downloader,
+        replicas[0]?.Address ?? local.Model,
+        replicas[1]?.Address ?? local.Preprocessor,
+        replicas[2]?.Address ?? local.Downloader,
         parse.GetValue(chainedPreprocessor) ?? local.ChainedPreprocessor,
         parse.GetValue(chainedDownloader) ?? local.ChainedDownloader);
     var tls = new ClientTlsOptions { TrustedCaFile = parse.GetValue(ca), ClientCertificateFile = parse.GetValue(clientCert), ClientKeyFile = parse.GetValue(clientKey) };
@@ -70,7 +73,7 @@ root.SetAction(async (parse, ct) =>
         handler = new BearerTokenHandler(key) { InnerHandler = handler };
     }
 
-    using var client = new ClassyClient(endpoints, handler) { BatchSize = Math.Max(1, parse.GetValue(batch)) };
+    using var client = new ClassyClient(endpoints, handler, replicas: groups) { BatchSize = Math.Max(1, parse.GetValue(batch)) };
     var mode = parse.GetValue(via);
     var (results, stats) = await ClassifyWithProgressAsync(client, list, mode, showProgress: !parse.GetValue(json), ct);
     if (parse.GetValue(json))
@@ -126,6 +129,27 @@ static Option<Uri?> UrlOption(string name, string description) => new(name)
         if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)) return uri;
         r.AddError($"{name}: '{text}' is not an http(s) URL");
         return null;
+    },
+};
+
+// A stage's replicas: one URL, several separated by commas (or the option repeated), or dns:///name:port re-resolved.
+static Option<EndpointGroup?> ReplicasOption(string name, string description) => new(name)
+{
+    Description = description,
+    Arity = ArgumentArity.OneOrMore,
+    AllowMultipleArgumentsPerToken = false,
+    CustomParser = r =>
+    {
+        var text = string.Join(',', r.Tokens.Select(t => t.Value));
+        try
+        {
+            return EndpointGroup.Parse(text);
+        }
+        catch (FormatException ex)
+        {
+            r.AddError($"{name}: {ex.Message}");
+            return null;
+        }
     },
 };
 

@@ -39,6 +39,30 @@ internal sealed class ForwardingSettings
         AllowedHosts = new HashSet<string>(CliOptions.SplitList(parse.GetValue(AllowHosts)), StringComparer.OrdinalIgnoreCase),
     };
 
+    /// <summary>Adds only <c>--next</c>, its balancing and its TLS/key options: for stages that pass their outputs on to an operator-named next stage but never to one a request names.</summary>
+    public void AddNextOnlyTo(Command command)
+    {
+        command.Add(Next);
+        Balancing.AddTo(command);
+        NextAuth.AddTo(command);
+    }
+
+    /// <summary>Adds <paramref name="stage"/> (owned by the caller) forwarding to <c>--next</c> only (see <see cref="AddNextOnlyTo"/>).</summary>
+    public void AddNextOnlyStage(GraphPipeServingBuilder serving, ParseResult parse, string name, IInferenceStage stage)
+    {
+        var balancing = Balancing.Options(parse);
+        var tls = NextAuth.Tls(parse);
+        NextAuth.CreateHandler(parse, new SocketsHttpHandler()).Dispose();
+        serving.AddForwardingStage(GraphPipeStageHost.SafeName(name), stage, new ForwardingOptions
+        {
+            NextEndpoints = BalancingSettings.Normalize("--next", NextSpec(parse)!, balancing),
+            Balancing = balancing,
+            AllowNextFromConfig = false,
+            NextTls = tls,
+            NextApiKey = NextAuth.ApiKey(parse),
+        });
+    }
+
     /// <summary>Adds <paramref name="stage"/> to the host, forwarding per these settings (outgoing clients from the host's IHttpClientFactory).</summary>
     public void AddStage(GraphPipeServingBuilder serving, ParseResult parse, string name, Func<IServiceProvider, IInferenceStage> stage)
     {

@@ -33,6 +33,9 @@ internal static class ServeCommands
         var command = new Command("onnx", "Serve an ONNX model with ONNX Runtime") { model, engines, threads, name, labels, topK, labelsFrom, demo, splitBatch };
         settings.AddTo(command);
         batching.AddTo(command);
+        // A model may pass its outputs on (--next, e.g. to a post-processing stage); config never names where.
+        var forwarding = new ForwardingSettings();
+        forwarding.AddNextOnlyTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var batchingOptions = batching.Options(parse, parse.GetValue(engines));
@@ -108,7 +111,17 @@ internal static class ServeCommands
                 var served = pipeline.Build();
 
                 var stageName = served.Metadata.Name is { Length: > 0 } n ? n : "model";
-                await using var app = settings.Build(parse, stageName, serving => serving.AddStage(GraphPipeStageHost.SafeName(stageName), served));
+                await using var app = settings.Build(parse, stageName, serving =>
+                {
+                    if (forwarding.NextSpec(parse) is null)
+                    {
+                        serving.AddStage(GraphPipeStageHost.SafeName(stageName), served);
+                    }
+                    else
+                    {
+                        forwarding.AddNextOnlyStage(serving, parse, stageName, served);
+                    }
+                });
                 return await ServerSettings.RunAsync(app, ct).ConfigureAwait(false);
             }
         });

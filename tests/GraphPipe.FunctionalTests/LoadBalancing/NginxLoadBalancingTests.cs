@@ -68,6 +68,42 @@ public sealed class NginxLoadBalancingTests
         Assert.Equal(before + 10, replicas.Counts[1]);
     }
 
+    [Fact]
+    public async Task Infer_ThroughNginx_ReplicaProcessKilledUnderLoad_NoneLost()
+    {
+        Assert.SkipUnless(File.Exists(NginxPath), "nginx is not installed (.ci/run installs Debian's nginx)");
+        var replicas = await ReplicaProcess.StartManyAsync(2);
+        try
+        {
+            await using var nginx = await Nginx.StartAsync(replicas.Select(r => r.Address));
+            using var http = new HttpClient();
+            var client = new GraphPipeClient(http, nginx.Address, new GraphPipeClientOptions { Timeout = TimeSpan.FromSeconds(20) });
+
+            await using var load = SteadyLoad.Start(client, x => (2 * x) + 1);
+            await load.WaitForAsync(200);
+            await replicas[0].KillAsync();
+            await load.WaitForAsync(400);
+            await load.StopAsync();
+
+            ReplicaTests.Report("nginx, 2 replicas, kill -9", load);
+            Assert.True(load.Lost == 0, load.Report);
+        }
+        finally
+        {
+            await ReplicaTests.DisposeAllAsync(replicas);
+        }
+    }
+
+    [Fact]
+    public void SampleConfig_ListensOnLoopbackAndRetriesPostsOnTheNextReplica()
+    {
+        var config = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "nginx", "graphpipe-lb.conf"));
+
+        Assert.Matches(@"(?m)^\s*listen 127\.0\.0\.1:\d+;", config);
+        Assert.DoesNotMatch(@"(?m)^\s*listen 0\.0\.0\.0", config);
+        Assert.Matches(@"(?m)^\s*proxy_next_upstream error timeout http_502 http_503 non_idempotent;", config);
+    }
+
     /// <summary>Replicas of add_mul.onnx behind nginx, and a client talking to nginx; skips the test where nginx is not installed.</summary>
     private sealed class Balanced : IAsyncDisposable
     {
@@ -190,7 +226,7 @@ public sealed class NginxLoadBalancingTests
             var servers = string.Join("\n", upstreams.Select(u => $"        server {u.Host}:{u.Port};"));
             var config = template
                 .Replace("# @UPSTREAM_SERVERS@", servers.TrimStart(), StringComparison.Ordinal)
-                .Replace("0.0.0.0:8080", $"127.0.0.1:{port}", StringComparison.Ordinal);
+                .Replace("127.0.0.1:8080", $"127.0.0.1:{port}", StringComparison.Ordinal);
             // Foreground, one process, everything under the temp dir: runs as any user.
             var full = $"daemon off;\nmaster_process off;\npid {dir.FullName}/nginx.pid;\nerror_log {dir.FullName}/error.log warn;\n"
                 + config.Replace("@TEMP@", dir.FullName, StringComparison.Ordinal);

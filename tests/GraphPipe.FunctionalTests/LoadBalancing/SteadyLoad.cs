@@ -27,8 +27,8 @@ internal sealed class SteadyLoad : IAsyncDisposable
     /// <summary>"sent N, lost M" and the first few distinct errors.</summary>
     public string Report => $"sent {Sent}, lost {Lost}{(_errors.IsEmpty ? string.Empty : ": " + string.Join("; ", _errors.Distinct().Take(5)))}";
 
-    public static SteadyLoad Start(GraphPipeClient client, Func<float, float> expected, int workers = 6, TimeSpan? pause = null)
-        => new(client, workers, expected, pause ?? TimeSpan.FromMilliseconds(2));
+    public static SteadyLoad Start(GraphPipeClient client, Func<float, float> expected, int workers = 4, TimeSpan? pause = null)
+        => new(client, workers, expected, pause ?? TimeSpan.FromMilliseconds(5));
 
     /// <summary>Waits until at least <paramref name="count"/> more requests have been answered (the load is flowing).</summary>
     public async Task WaitForAsync(int count)
