@@ -85,7 +85,7 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
     public StageMetadata Metadata { get; }
 
     /// <summary>
-    /// The transport the stage builds for itself (<see cref="PolicyCheckedHandler"/>, shared with every
+    /// The transport the stage builds for itself (<see cref="GraphPipe.Pipelines.PolicyCheckedHandler"/>, shared with every
     /// policy-checked outbound client): connections go only to addresses the policy allows, checked after
     /// DNS resolution so a host name that resolves (or re-resolves) to a private address is refused too;
     /// no environment proxy, no cookies; redirects are followed here, hop by hop.
