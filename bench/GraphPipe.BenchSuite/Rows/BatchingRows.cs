@@ -67,7 +67,7 @@ internal sealed class BatchingRows : IBenchRow
             context.Progress($"batching: {model}, in-process ORT curve, 1 session x {threads} intra-op thread(s)");
             using var ort = new BatchedOrt(context.ModelPath!, threads, input, output, BatchSizes);
             var ops = BatchSizes.Select(b => (Func<int, CancellationToken, ValueTask>)((_, _) => ort.Run(b))).ToArray();
-            var results = await RowHelpers.AlternateAsync(context, ops, 1, context.ModelTime / 2, minOperationsPerRound: 2, cancellationToken).ConfigureAwait(false);
+            var results = await RowHelpers.AlternateAsync(context, ops, 1, context.ModelTime / 2, minOperationsPerRound: 1, cancellationToken).ConfigureAwait(false);
             var batch1 = results[0].OperationsPerSecond;
             for (var i = 0; i < BatchSizes.Length; i++)
             {
@@ -105,7 +105,7 @@ internal sealed class BatchingRows : IBenchRow
         var sessions = string.Create(CultureInfo.InvariantCulture, $"{model}; 1 session x intra-op {bestThreads}; batching: max {options.MaxBatchSize} rows, delay {options.MaxQueueDelayMicroseconds} µs; one image per request");
         context.Progress($"batching: {model}, served c={Concurrency} with/without batching and in-process ORT at batch {bestBatch}, intra-op {bestThreads}");
         var c16 = await RowHelpers.AlternateAsync(context, [On, Off], Concurrency, context.ModelTime / 2, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
-        var inProcess = await RowHelpers.AlternateAsync(context, [Ort], 1, context.ModelTime / 4, minOperationsPerRound: 2, cancellationToken).ConfigureAwait(false);
+        var inProcess = await RowHelpers.AlternateAsync(context, [Ort], 1, context.ModelTime / 4, minOperationsPerRound: 1, cancellationToken).ConfigureAwait(false);
         var ortImages = new LoopResultImages(inProcess[0], bestBatch);
         context.Progress($"batching: {model}, served c=1 with/without batching");
         var c1 = await RowHelpers.AlternateAsync(context, [On, Off], 1, context.ModelTime / 2, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
