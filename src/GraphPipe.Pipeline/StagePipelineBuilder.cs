@@ -33,6 +33,10 @@ public sealed class StagePipelineBuilder
     public StagePipelineBuilder AddForwarding(INextStage? next, INextStageResolver? fromConfig)
         => Add(inner => new ForwardingStage(inner, next, fromConfig));
 
+    /// <summary>Answers repeated requests from <paramref name="store"/> without running what was added before (see <see cref="Caching.CachingStage"/>).</summary>
+    public StagePipelineBuilder AddResponseCache(Caching.IResponseCacheStore store, string? scope = null)
+        => Add(inner => new Caching.CachingStage(inner, store, scope));
+
     /// <summary>The composed stage. The core stage stays owned by the caller.</summary>
     public IInferenceStage Build()
     {
