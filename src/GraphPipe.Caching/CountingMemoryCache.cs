@@ -7,7 +7,8 @@ internal sealed class CountingMemoryCache(MemoryCache inner) : IMemoryCache
 {
     private static readonly PostEvictionDelegate OnEvicted = static (_, _, reason, _) =>
     {
-        // Replaced (the same key written twice) and Removed (asked for) are not evictions.
+        // Replaced (the same key written twice) and Removed (asked for) are not evictions. Capacity also counts an
+        // entry refused because the level was full (MemoryCache reports both alike).
         if (reason is EvictionReason.Capacity or EvictionReason.Expired or EvictionReason.TokenExpired)
         {
             CacheTelemetry.Evictions.Add(1, new KeyValuePair<string, object?>("reason", reason == EvictionReason.Capacity ? "capacity" : "expired"));

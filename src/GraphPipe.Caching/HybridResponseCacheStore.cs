@@ -19,6 +19,9 @@ public sealed class HybridResponseCacheStore : IResponseCacheStore, IDisposable
 {
     private static readonly HybridCacheEntryOptions ReadOnly = new() { Flags = HybridCacheEntryFlags.DisableUnderlyingData };
 
+    /// <summary>The largest entry, as a share of the memory level; also what one compaction frees.</summary>
+    internal const double EntryShare = 0.1;
+
     private readonly ServiceProvider _services;
     private readonly HybridCache _cache;
     private readonly HybridCacheEntryOptions _write;
@@ -31,7 +34,15 @@ public sealed class HybridResponseCacheStore : IResponseCacheStore, IDisposable
         time ??= TimeProvider.System;
         loggers ??= NullLoggerFactory.Instance;
         var logger = loggers.CreateLogger("GraphPipe.Caching");
-        _memory = new CountingMemoryCache(new MemoryCache(new MemoryCacheOptions { SizeLimit = options.SizeBytes, TrackStatistics = true }, loggers));
+        _memory = new CountingMemoryCache(new MemoryCache(new MemoryCacheOptions
+        {
+            SizeLimit = options.SizeBytes,
+            // MemoryCache refuses an entry that does not fit and compacts in the background only when more than
+            // (1 - CompactionPercentage) is full, down to that mark, least recently used first. With entries capped at
+            // that share of the size (below), every refusal frees room: a least-recently-used cache, give or take one entry.
+            CompactionPercentage = EntryShare,
+            TrackStatistics = true,
+        }, loggers));
 
         var services = new ServiceCollection();
         services.AddSingleton(loggers);
@@ -46,8 +57,8 @@ public sealed class HybridResponseCacheStore : IResponseCacheStore, IDisposable
 
         services.AddHybridCache(o =>
         {
-            // An entry larger than the whole in-memory level could never stay in it.
-            o.MaximumPayloadBytes = (int)Math.Min(options.SizeBytes, int.MaxValue);
+            // Larger answers are not cached: they would push out too much at once (see CompactionPercentage).
+            o.MaximumPayloadBytes = (int)Math.Clamp((long)(options.SizeBytes * EntryShare), 1, int.MaxValue);
             o.MaximumKeyLength = 256;
             o.DisableCompression = true;
         });
