@@ -57,6 +57,7 @@ public sealed class ResponseCacheServingTests
     [Fact]
     public async Task Post_TwoReplicasSharingRedis_SecondReplicaAnswersFromTheFirstOnesEntry()
     {
+        using var errors = new MetricRecorder(CacheTelemetry.MeterName, "graphpipe.cache.l2.errors");
         using var redis = await RedisServer.StartAsync(Ct);
         var options = new ResponseCacheOptions { SizeBytes = 1 << 20, Redis = redis.Configuration, RedisTimeout = TimeSpan.FromSeconds(5) };
         using var storeA = new HybridResponseCacheStore(options);
@@ -66,7 +67,6 @@ public sealed class ResponseCacheServingTests
         await using var a = await ServeAsync(stageA, storeA);
         await using var b = await ServeAsync(stageB, storeB);
         using var http = new HttpClient();
-        using var errors = new MetricRecorder(CacheTelemetry.MeterName, "graphpipe.cache.l2.errors");
 
         var fromA = await RawHttp.PostAsync(http, a.Address, Request(7, 8, 9, 10), Ct);
         var fromB = await RawHttp.PostAsync(http, b.Address, Request(7, 8, 9, 10), Ct);
