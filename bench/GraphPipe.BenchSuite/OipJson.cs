@@ -17,7 +17,7 @@ internal static class OipJson
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
 
     /// <summary>Writes the request into <paramref name="output"/>; floats use the shortest form that round-trips exactly.</summary>
-    public static void WriteInferRequest(IBufferWriter<byte> output, string name, ReadOnlySpan<long> shape, ReadOnlySpan<float> data)
+    public static void WriteInferRequest(IBufferWriter<byte> output, string name, ReadOnlySpan<long> shape, ReadOnlySpan<float> data, string? outputName = null)
     {
         using var w = new Utf8JsonWriter(output, WriterOptions);
         w.WriteStartObject();
@@ -33,12 +33,26 @@ internal static class OipJson
         w.WriteEndArray();
         w.WriteEndObject();
         w.WriteEndArray();
+        if (outputName is not null)
+        {
+            w.WriteStartArray("outputs");
+            w.WriteStartObject();
+            w.WriteString("name", outputName);
+            w.WriteEndObject();
+            w.WriteEndArray();
+        }
+
         w.WriteEndObject();
         w.Flush();
     }
 
     /// <summary>Parses the first input of a request (any property order). Throws <see cref="InvalidDataException"/> when it is not an FP32 OIP request.</summary>
-    public static OipTensor ReadFirstInput(ReadOnlySpan<byte> json)
+    public static OipTensor ReadFirstInput(ReadOnlySpan<byte> json) => ReadFirst(json, "inputs"u8);
+
+    /// <summary>Parses the first output of a response, as <see cref="ReadFirstInput"/> does the first input of a request.</summary>
+    public static OipTensor ReadFirstOutput(ReadOnlySpan<byte> json) => ReadFirst(json, "outputs"u8);
+
+    private static OipTensor ReadFirst(ReadOnlySpan<byte> json, ReadOnlySpan<byte> property)
     {
         var reader = new Utf8JsonReader(json);
         try
@@ -46,7 +60,7 @@ internal static class OipJson
             Expect(ref reader, JsonTokenType.StartObject);
             while (Next(ref reader) == JsonTokenType.PropertyName)
             {
-                if (!reader.ValueTextEquals("inputs"u8))
+                if (!reader.ValueTextEquals(property))
                 {
                     reader.Read();
                     reader.Skip();
@@ -63,7 +77,7 @@ internal static class OipJson
             throw new InvalidDataException($"not an OIP request: {ex.Message}", ex);
         }
 
-        throw new InvalidDataException("not an OIP request: no 'inputs'");
+        throw new InvalidDataException($"not an OIP message: no '{System.Text.Encoding.UTF8.GetString(property)}'");
     }
 
     private static OipTensor ReadTensor(ref Utf8JsonReader reader)

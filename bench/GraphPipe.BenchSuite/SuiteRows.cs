@@ -10,9 +10,11 @@ internal static class SuiteRows
     [
         new ProtocolRows(),
         new ServerOverheadRows(),
+        new ProtocolDoorRows(),
         new ModelServingRows(),
         new PreprocessRows(),
         new PipelineRows(),
+        new BatchingRows(),
     ];
 }
 

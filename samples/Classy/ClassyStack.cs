@@ -27,6 +27,15 @@ public sealed class ClassyStackOptions
 
     /// <summary>Host the stages listen on; ports are picked free.</summary>
     public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>Where the downloader may fetch images from. Default: anywhere (the demo's images are on loopback); <c>classy web</c> narrows it.</summary>
+    public NetworkPolicy DownloadPolicy { get; init; } = NetworkPolicy.AllowAll;
+
+    /// <summary>Which next stages a request's <c>config</c> may name (hybrid sequencing). Default: anywhere; <c>classy web</c> allows only the stages' host.</summary>
+    public NetworkPolicy RoutePolicy { get; init; } = NetworkPolicy.AllowAll;
+
+    /// <summary>Applied to every stage's serving host after its stage is added (e.g. a second protocol door).</summary>
+    public Action<GraphPipeServingBuilder>? ConfigureServing { get; init; }
 }
 
 /// <summary>
@@ -50,6 +59,9 @@ public sealed class ClassyStack : IAsyncDisposable
 
     public ClassyEndpoints Endpoints { get; }
 
+    /// <summary>The services of the host at <paramref name="endpoint"/> (one of <see cref="Endpoints"/>).</summary>
+    public IServiceProvider ServicesOf(Uri endpoint) => _hosts.First(h => h.Address == endpoint).Services;
+
     /// <summary>The model stage with labels, for calling it in-process (same session as the served one).</summary>
     public TopKLabelsStage Model { get; }
 
@@ -69,18 +81,21 @@ public sealed class ClassyStack : IAsyncDisposable
             owned.Add(onnx);
             var model = new TopKLabelsStage(onnx, TopKLabelsStage.ReadLabelsFile(options.LabelsPath), options.TopK);
             var listen = $"{options.Host}:0";
-            var modelHost = await StartHostAsync(hosts, serving => serving.AddStage("model", model), listen, cancellationToken).ConfigureAwait(false);
+            // The stage is added first, always; ConfigureServing (if any) then adds to that host.
+            // (Not 'ConfigureServing?.Invoke(serving.AddStage(...))': with no ConfigureServing that skips AddStage too.)
+            void Configure(GraphPipeServingBuilder serving) => options.ConfigureServing?.Invoke(serving);
+            var modelHost = await StartHostAsync(hosts, serving => Configure(serving.AddStage("model", model)), listen, cancellationToken).ConfigureAwait(false);
 
             var preprocessor = new ImagePreprocessorStage(new ImagePreprocessorOptions { Profile = options.Profile });
-            // Everything runs on loopback, so client-named next stages and image URLs must be allowed
-            // to be private addresses; a deployment keeps the default (public only) or an allow-list.
-            var policy = NetworkPolicy.AllowAll;
-            var downloader = new DownloaderStage(new DownloaderOptions { Policy = policy });
+            // Everything runs on loopback, so client-named next stages (and the demo's image URLs) must be
+            // allowed to be private addresses; a deployment keeps the default (public only) or an allow-list.
+            var policy = options.RoutePolicy;
+            var downloader = new DownloaderStage(new DownloaderOptions { Policy = options.DownloadPolicy });
             owned.Add(downloader);
 
             // Each stage on a host of its own, so every sequencing mode crosses real HTTP hops.
             Task<GraphPipeStageHost> Chain(string name, IInferenceStage stage, Uri? next)
-                => StartHostAsync(hosts, serving => serving.AddForwardingStage(name, stage, new ForwardingOptions { Next = next, ConfigPolicy = policy }), listen, cancellationToken);
+                => StartHostAsync(hosts, serving => Configure(serving.AddForwardingStage(name, stage, new ForwardingOptions { Next = next, ConfigPolicy = policy })), listen, cancellationToken);
 
             var preHost = await Chain("preprocess", preprocessor, null).ConfigureAwait(false);
             var dlHost = await Chain("download", downloader, null).ConfigureAwait(false);
@@ -102,6 +117,10 @@ public sealed class ClassyStack : IAsyncDisposable
         hosts.Add(host);
         return host;
     }
+
+    /// <summary>Stops one stage's host (hosts in start order: model, preprocessor, downloader, chained preprocessor, chained downloader), as a crash would; for tests of a stage that goes down.</summary>
+    internal Task StopStageAsync(Uri address, CancellationToken cancellationToken = default)
+        => _hosts.Single(h => h.Address == address).StopAsync(cancellationToken);
 
     public ValueTask DisposeAsync() => DisposeAllAsync(_hosts, _owned);
 

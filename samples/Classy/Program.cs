@@ -21,6 +21,10 @@ var preprocessor = UrlOption("--preprocessor", "Preprocessor URL, no --next (def
 var downloader = UrlOption("--downloader", "Downloader URL, no --next (default http://HOST:9002)");
 var chainedPreprocessor = UrlOption("--chained-preprocessor", "Preprocessor started with --next MODEL (default http://HOST:9011)");
 var chainedDownloader = UrlOption("--chained-downloader", "Downloader started with --next CHAINED-PREPROCESSOR (default http://HOST:9012)");
+var ca = new Option<string?>("--ca") { Description = "Trust only the CAs of this PEM file for the stages' HTTPS certificates" };
+var clientCert = new Option<string?>("--client-cert") { Description = "Client certificate for stages that require mutual TLS: PEM (with --client-key) or .pfx/.p12" };
+var clientKey = new Option<string?>("--client-key") { Description = "PEM private key of --client-cert" };
+var apiKeyFile = new Option<string?>("--api-key-file") { Description = "Send Authorization: Bearer KEY to the stages, KEY the first line of this file (GP_API_KEY gives it directly)" };
 root.Add(images);
 root.Add(via);
 root.Add(json);
@@ -31,6 +35,10 @@ root.Add(preprocessor);
 root.Add(downloader);
 root.Add(chainedPreprocessor);
 root.Add(chainedDownloader);
+root.Add(ca);
+root.Add(clientCert);
+root.Add(clientKey);
+root.Add(apiKeyFile);
 root.SetAction(async (parse, ct) =>
 {
     var list = parse.GetValue(images) ?? [];
@@ -53,7 +61,16 @@ root.SetAction(async (parse, ct) =>
         parse.GetValue(downloader) ?? local.Downloader,
         parse.GetValue(chainedPreprocessor) ?? local.ChainedPreprocessor,
         parse.GetValue(chainedDownloader) ?? local.ChainedDownloader);
-    using var client = new ClassyClient(endpoints) { BatchSize = Math.Max(1, parse.GetValue(batch)) };
+    var tls = new ClientTlsOptions { TrustedCaFile = parse.GetValue(ca), ClientCertificateFile = parse.GetValue(clientCert), ClientKeyFile = parse.GetValue(clientKey) };
+    HttpMessageHandler handler = tls.Apply(new SocketsHttpHandler());
+    var key = parse.GetValue(apiKeyFile) is { } keyFile ? ApiKeys.ReadFirst(keyFile)
+        : Environment.GetEnvironmentVariable("GP_API_KEY") is { Length: > 0 } direct ? direct.Trim() : null;
+    if (key is not null)
+    {
+        handler = new BearerTokenHandler(key) { InnerHandler = handler };
+    }
+
+    using var client = new ClassyClient(endpoints, handler) { BatchSize = Math.Max(1, parse.GetValue(batch)) };
     var mode = parse.GetValue(via);
     var (results, stats) = await ClassifyWithProgressAsync(client, list, mode, showProgress: !parse.GetValue(json), ct);
     if (parse.GetValue(json))
@@ -76,6 +93,7 @@ root.SetAction(async (parse, ct) =>
     return 0;
 });
 root.Add(DemoCommand.Create());
+root.Add(Classy.Web.WebCommand.Create());
 
 // Every command takes -v for failure details (read from the raw arguments, so it also works when parsing fails).
 root.Add(new Option<bool>("--verbose", "-v") { Description = "Show the details (stack trace) of a failure", Recursive = true });
@@ -94,7 +112,7 @@ try
 catch (Exception ex)
 {
     // Expected failures (an unreachable stage, an unreadable model or labels file, a port in use) are one line, exit 1; anything else is an internal error.
-    var expected = ex is GraphPipeException or ArgumentException or IOException or InvalidDataException or HttpRequestException or UnauthorizedAccessException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException ? ToolErrors.Runtime : (int?)null;
+    var expected = ex is GraphPipeException or ArgumentException or IOException or System.Security.Cryptography.CryptographicException or InvalidDataException or HttpRequestException or UnauthorizedAccessException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException ? ToolErrors.Runtime : (int?)null;
     return ToolErrors.Report("classy", ex, expected, verbose, Console.Error);
 }
 

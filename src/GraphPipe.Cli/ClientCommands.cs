@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using GraphPipe.Client;
+using GraphPipe.Client.Balancing;
 
 namespace GraphPipe.Cli;
 
@@ -9,15 +10,17 @@ namespace GraphPipe.Cli;
 internal static class ClientCommands
 {
     private static readonly Option<TimeSpan> Timeout = CliOptions.Duration("--timeout", "GP_TIMEOUT", "Time allowed for the call", TimeSpan.FromSeconds(60));
+    private static readonly OutboundSettings Auth = new(string.Empty, "GP_", "the stage");
 
     public static Command Metadata()
     {
         var url = new Argument<string>("url") { Description = "The stage URL, e.g. http://127.0.0.1:9000" };
         var json = new Option<bool>("--json") { Description = "Print the raw JSON the server gives on GET" };
         var command = new Command("metadata", "Print a stage's metadata (name, inputs, outputs)") { url, json, Timeout };
+        Auth.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            using var http = CreateHttpClient();
+            using var http = CreateHttpClient(parse, Auth);
             var endpoint = ParseUrl(parse.GetValue(url)!);
             if (parse.GetValue(json))
             {
@@ -25,7 +28,20 @@ internal static class ClientCommands
                 timeout.CancelAfter(parse.GetValue(Timeout));
                 try
                 {
-                    Console.Out.WriteLine(await http.GetStringAsync(endpoint, timeout.Token).ConfigureAwait(false));
+                    using var request = new HttpRequestMessage(HttpMethod.Get, endpoint);
+                    if (Auth.ApiKey(parse) is { } key)
+                    {
+                        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+                    }
+
+                    using var response = await http.SendAsync(request, timeout.Token).ConfigureAwait(false);
+                    var text = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        throw new CliException($"{endpoint} failed with {(int)response.StatusCode} {response.StatusCode}: {text.Trim()}");
+                    }
+
+                    Console.Out.WriteLine(text);
                 }
                 catch (HttpRequestException ex)
                 {
@@ -35,7 +51,7 @@ internal static class ClientCommands
                 return 0;
             }
 
-            var client = new GraphPipeClient(http, endpoint, new GraphPipeClientOptions { Timeout = parse.GetValue(Timeout) });
+            var client = new GraphPipeClient(http, endpoint, new GraphPipeClientOptions { Timeout = parse.GetValue(Timeout), ApiKey = Auth.ApiKey(parse) });
             var metadata = await client.GetMetadataAsync(ct).ConfigureAwait(false);
             var sb = new StringBuilder();
             sb.AppendLine(CultureInfo.InvariantCulture, $"name:        {metadata.Name}");
@@ -52,7 +68,7 @@ internal static class ClientCommands
 
     public static Command Infer()
     {
-        var url = new Argument<string>("url") { Description = "The stage URL, e.g. http://127.0.0.1:9000" };
+        var url = new Argument<string>("url") { Description = "The stage URL, e.g. http://127.0.0.1:9000; replicas: URLs separated by commas, or dns:///name:port" };
         var inputs = new Argument<string[]>("inputs")
         {
             Description = "Input tensors as .npy files: FILE.npy (default name by position) or NAME=FILE.npy",
@@ -66,10 +82,14 @@ internal static class ClientCommands
         var outputs = new Option<string?>("--outputs", "-o") { Description = "Comma-separated output names (default: the stage's)" };
         var config = new Option<string?>("--config", "-c") { Description = "The request's config string (e.g. the next stage's URL)" };
         var outDir = new Option<string?>("--out") { Description = "Write each output to DIR/NAME.npy instead of printing it" };
+        var balancing = new BalancingSettings();
         var command = new Command("infer", "Send tensors from .npy files to a stage; print the outputs or save them as .npy") { url, inputs, files, outputs, config, outDir, Timeout };
+        Auth.AddTo(command);
+        balancing.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var endpoint = ParseUrl(parse.GetValue(url)!);
+            using var replicas = BalancingSettings.Parse("url", parse.GetValue(url)!, balancing.Options(parse));
+            var endpoint = replicas.Address;
             var names = new List<string>();
             var tensors = new List<Tensor>();
             foreach (var spec in parse.GetValue(inputs) ?? [])
@@ -92,8 +112,8 @@ internal static class ClientCommands
                 throw CliException.Usage("no inputs: give at least one FILE.npy or --bytes FILE");
             }
 
-            using var http = CreateHttpClient();
-            var client = new GraphPipeClient(http, endpoint, new GraphPipeClientOptions { Timeout = parse.GetValue(Timeout) });
+            using var http = CreateHttpClient(replicas, parse, Auth);
+            var client = new GraphPipeClient(http, endpoint, new GraphPipeClientOptions { Timeout = parse.GetValue(Timeout), ApiKey = Auth.ApiKey(parse) });
             var outputNames = CliOptions.SplitList(parse.GetValue(outputs));
             // Responses carry no names: label default outputs with the stage's output names.
             var labels = outputNames.Length > 0 ? outputNames : (await client.GetMetadataAsync(ct).ConfigureAwait(false)).Outputs.Select(o => o.Name).ToArray();
@@ -133,13 +153,29 @@ internal static class ClientCommands
         return command;
     }
 
-    internal static HttpClient CreateHttpClient() => new(new SocketsHttpHandler
+    internal static HttpClient CreateHttpClient() => new(NewTransport())
+    {
+        Timeout = System.Threading.Timeout.InfiniteTimeSpan,
+    };
+
+    /// <summary>A client with the command's TLS settings (<c>--ca</c>, <c>--client-cert</c>, ...).</summary>
+    internal static HttpClient CreateHttpClient(ParseResult parse, OutboundSettings auth)
+        => new(auth.CreateHandler(parse, NewTransport())) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+
+    /// <summary>A client that spreads calls to <paramref name="replicas"/>'s address over its replicas, with retries (see docs/load-balancing.md).</summary>
+    internal static HttpClient CreateHttpClient(EndpointGroup replicas) => new(GraphPipeBalancing.CreateHandler([replicas], NewTransport()))
+    {
+        Timeout = System.Threading.Timeout.InfiniteTimeSpan,
+    };
+
+    /// <summary>Like <see cref="CreateHttpClient(EndpointGroup)"/>, each replica reached with the command's TLS settings.</summary>
+    internal static HttpClient CreateHttpClient(EndpointGroup replicas, ParseResult parse, OutboundSettings auth)
+        => new(GraphPipeBalancing.CreateHandler([replicas], auth.CreateHandler(parse, NewTransport()))) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+
+    private static SocketsHttpHandler NewTransport() => new()
     {
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         ConnectTimeout = TimeSpan.FromSeconds(10),
-    })
-    {
-        Timeout = System.Threading.Timeout.InfiniteTimeSpan,
     };
 
     internal static Uri ParseUrl(string text)

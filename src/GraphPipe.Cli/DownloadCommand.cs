@@ -24,12 +24,13 @@ internal static class DownloadCommand
         var maxImage = CliOptions.Env("--max-image-bytes", "GP_MAX_IMAGE_BYTES", "Largest image accepted per URL, in bytes (400 beyond)", defaults.MaxBytesPerImage);
         var maxTotal = CliOptions.Env("--max-download-bytes", "GP_MAX_DOWNLOAD_BYTES", "Largest sum of images per request, in bytes (400 beyond)", defaults.MaxBytesPerRequest);
         var redirects = CliOptions.Env("--max-redirects", "GP_MAX_REDIRECTS", "Redirects followed per URL; each hop is checked like the URL", defaults.MaxRedirects);
+        var retries = CliOptions.Env("--download-retries", "GP_DOWNLOAD_RETRIES", "Further attempts per URL after a transient failure (refused, reset, premature close, 502/503/504), within the per-URL timeout", defaults.MaxRetries);
         var maxUrls = CliOptions.Env("--max-urls", "GP_MAX_URLS", "URLs accepted per request", defaults.MaxUrlsPerRequest);
         var noTypeCheck = CliOptions.Env("--no-content-type-check", "GP_NO_CONTENT_TYPE_CHECK", "Accept any Content-Type (default: image/* and application/octet-stream only)", false);
         var name = CliOptions.EnvString("--name", "GP_NAME", "Name reported in metadata and errors", defaults.Name);
         var command = new Command("download", "Serve the downloader stage: fetch image URLs (string tensor) and return their bytes, or pass them to the next stage")
         {
-            perRequest, global, timeout, maxImage, maxTotal, redirects, maxUrls, noTypeCheck, name,
+            perRequest, global, timeout, maxImage, maxTotal, redirects, retries, maxUrls, noTypeCheck, name,
         };
         forwarding.AddTo(command);
         settings.AddTo(command);
@@ -44,6 +45,7 @@ internal static class DownloadCommand
                 MaxBytesPerImage = parse.GetValue(maxImage),
                 MaxBytesPerRequest = parse.GetValue(maxTotal),
                 MaxRedirects = parse.GetValue(redirects),
+                MaxRetries = parse.GetValue(retries),
                 MaxUrlsPerRequest = parse.GetValue(maxUrls),
                 CheckContentType = !parse.GetValue(noTypeCheck),
                 Name = parse.GetValue(name) ?? defaults.Name,
@@ -76,6 +78,7 @@ internal static class DownloadCommand
             [nameof(DownloaderOptions.MaxBytesPerImage)] = "--max-image-bytes",
             [nameof(DownloaderOptions.MaxBytesPerRequest)] = "--max-download-bytes",
             [nameof(DownloaderOptions.MaxRedirects)] = "--max-redirects",
+            [nameof(DownloaderOptions.MaxRetries)] = "--download-retries",
             [nameof(DownloaderOptions.MaxUrlsPerRequest)] = "--max-urls",
             [nameof(DownloaderOptions.Name)] = "--name",
         };

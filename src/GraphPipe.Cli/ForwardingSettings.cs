@@ -8,10 +8,17 @@ namespace GraphPipe.Cli;
 /// <summary>Options of stages that can pass their output on: <c>--next</c> (server sequencing) and the policy for next-stage URLs named in a request's config (hybrid sequencing).</summary>
 internal sealed class ForwardingSettings
 {
-    public readonly Option<string?> Next = CliOptions.EnvString("--next", "GP_NEXT", "Next stage URL: forward outputs there and return its answer (server sequencing)", null);
+    public readonly Option<string[]> Next = new("--next")
+    {
+        Description = "Next stage URL: forward outputs there and return its answer (server sequencing). Several replicas: repeat it, separate with commas, or dns:///name:port [env: GP_NEXT]",
+        DefaultValueFactory = _ => CliOptions.SplitList(Environment.GetEnvironmentVariable("GP_NEXT")),
+    };
+
+    public readonly BalancingSettings Balancing = new();
     public readonly Option<bool> AllowPrivateNetworks = CliOptions.Env("--allow-private-networks", "GP_ALLOW_PRIVATE_NETWORKS", "Allow loopback/private/link-local targets in client-supplied URLs (local setups, tests)", false);
     public readonly Option<string?> AllowHosts = CliOptions.EnvString("--allow-host", "GP_ALLOW_HOSTS", "Comma-separated hosts always allowed as targets (e.g. in-cluster service names)", null);
     public readonly Option<bool> NoConfigNext = CliOptions.Env("--no-config-next", "GP_NO_CONFIG_NEXT", "Ignore next-stage URLs in request config (disable hybrid sequencing)", false);
+    public readonly OutboundSettings NextAuth = new("next-", "GP_NEXT_", "the --next stage");
 
     public void AddTo(Command command)
     {
@@ -19,7 +26,12 @@ internal sealed class ForwardingSettings
         command.Add(AllowPrivateNetworks);
         command.Add(AllowHosts);
         command.Add(NoConfigNext);
+        Balancing.AddTo(command);
+        NextAuth.AddTo(command);
     }
+
+    /// <summary>The <c>--next</c> replicas as one list, or null when none is given.</summary>
+    public string? NextSpec(ParseResult parse) => parse.GetValue(Next) is { Length: > 0 } list ? string.Join(',', list) : null;
 
     public NetworkPolicy Policy(ParseResult parse) => new()
     {
@@ -30,12 +42,20 @@ internal sealed class ForwardingSettings
     /// <summary>Adds <paramref name="stage"/> to the host, forwarding per these settings (outgoing clients from the host's IHttpClientFactory).</summary>
     public void AddStage(GraphPipeServingBuilder serving, ParseResult parse, string name, Func<IServiceProvider, IInferenceStage> stage)
     {
-        var next = parse.GetValue(Next) is { Length: > 0 } text ? ClientCommands.ParseUrl(text) : null;
+        var balancing = Balancing.Options(parse);
+        var next = NextSpec(parse) is { } spec ? BalancingSettings.Normalize("--next", spec, balancing) : null;
+        var tls = NextAuth.Tls(parse);
+        // Load the files once now, so a bad one fails at start rather than on the first forwarded request.
+        NextAuth.CreateHandler(parse, new SocketsHttpHandler()).Dispose();
+
         serving.AddForwardingStage(GraphPipeStageHost.SafeName(name), stage, new ForwardingOptions
         {
-            Next = next,
+            NextEndpoints = next,
+            Balancing = balancing,
             AllowNextFromConfig = !parse.GetValue(NoConfigNext),
             ConfigPolicy = Policy(parse),
+            NextTls = tls,
+            NextApiKey = NextAuth.ApiKey(parse),
         });
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using GraphPipe.Client;
+using GraphPipe.Client.Balancing;
 using GraphPipe.Imaging;
 using GraphPipe.Stages;
 using Microsoft.Extensions.DependencyInjection;
@@ -53,9 +54,10 @@ internal static class PreprocessCommand
             }
 
             chosen = ApplyOverrides(chosen, parse.GetValue(size), parse.GetValue(channelOrder), parse.GetValue(layout), parse.GetValue(mean), parse.GetValue(std), parse.GetValue(scale), parse.GetValue(resize));
-            if (parse.GetValue(forwarding.Next) is { Length: > 0 } next && parse.GetValue(size) is null && parse.GetValue(layout) is null)
+            if (forwarding.NextSpec(parse) is { } next && parse.GetValue(size) is null && parse.GetValue(layout) is null)
             {
-                chosen = await AdaptToNextAsync(chosen, ClientCommands.ParseUrl(next), ct).ConfigureAwait(false);
+                using var replicas = BalancingSettings.Parse("--next", next, forwarding.Balancing.Options(parse));
+                chosen = await AdaptToNextAsync(chosen, replicas, ct).ConfigureAwait(false);
             }
 
             var options = new ImagePreprocessorOptions
@@ -168,19 +170,19 @@ internal static class PreprocessCommand
     /// Takes size and layout from the next stage's first input when it is a float32 image batch
     /// (<c>[N,3,H,W]</c> or <c>[N,H,W,3]</c>); keeps the profile when the next stage cannot be asked.
     /// </summary>
-    private static async Task<PreprocessProfile> AdaptToNextAsync(PreprocessProfile profile, Uri next, CancellationToken cancellationToken)
+    private static async Task<PreprocessProfile> AdaptToNextAsync(PreprocessProfile profile, EndpointGroup replicas, CancellationToken cancellationToken)
     {
         StageMetadata metadata;
         try
         {
-            using var http = ClientCommands.CreateHttpClient();
+            using var http = ClientCommands.CreateHttpClient(replicas);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(10));
-            metadata = await new GraphPipeClient(http, next).GetMetadataAsync(timeout.Token).ConfigureAwait(false);
+            metadata = await new GraphPipeClient(http, replicas.Address).GetMetadataAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is GraphPipeException or HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            await Console.Error.WriteLineAsync($"graphpipe: warning: could not read metadata of next stage {next} ({ex.Message}); keeping profile {profile}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"graphpipe: warning: could not read metadata of next stage {replicas} ({ex.Message}); keeping profile {profile}").ConfigureAwait(false);
             return profile;
         }
 

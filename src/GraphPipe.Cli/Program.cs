@@ -11,6 +11,7 @@ try
         ClientCommands.Metadata(),
         ClientCommands.Infer(),
         BenchCommand.Create(),
+        ProbeCommand.Create(),
     };
     // Every command takes -v for failure details (read from the raw arguments above); serve commands have their own -v, which also logs every request.
     var details = new Option<bool>("--verbose", "-v") { Description = "Show the details (stack trace) of a failure" };

@@ -26,6 +26,7 @@ internal static class ServeCommands
     {
         var settings = new ServerSettings();
         var cache = new CacheSettings();
+        var batching = new BatchingSettings();
         var model = new Option<string[]>("--model", "-m")
         {
             Description = "Model to serve: PATH or NAME=PATH, repeatable; PATH is a .onnx file (version 1) or a directory of VERSION/model.onnx [env: GP_MODEL, comma-separated]",
@@ -47,8 +48,11 @@ internal static class ServeCommands
         var command = new Command("onnx", "Serve ONNX models with ONNX Runtime") { model, repository, defaultModel, reload, reloadPoll, engines, threads, name, labels, topK, labelsFrom, demo, splitBatch };
         settings.AddTo(command);
         cache.AddTo(command);
+        batching.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
+            var batchingOptions = batching.Options(parse, parse.GetValue(engines));
+            var provider = batching.Provider(parse);
             var sources = await ModelSourcesAsync(parse, model, repository, name, labels, demo, ct).ConfigureAwait(false);
             var session = new OnnxModelOptions
             {
@@ -56,6 +60,8 @@ internal static class ServeCommands
                 EngineCount = parse.GetValue(engines),
                 IntraOpThreads = parse.GetValue(threads),
                 SplitFixedBatch = parse.GetValue(splitBatch),
+                ExecutionProvider = provider,
+                DeviceId = parse.GetValue(batching.DeviceId),
             };
             try
             {
@@ -89,7 +95,7 @@ internal static class ServeCommands
                 {
                     cache.Register(parse, serving.Services);
                     serving.Services.AddSingleton(sp => new ModelRepository(sources, repositoryOptions,
-                        (info, stage) => Decorate(sp, info, stage, k, source),
+                        (info, stage, owned) => Decorate(sp, info, stage, owned, batchingOptions, k, source),
                         sp.GetRequiredService<ILoggerFactory>().CreateLogger<ModelRepository>()));
                     serving.Services.AddHostedService<ModelRepositoryWatch>();
                     foreach (var s in sources)
@@ -102,6 +108,10 @@ internal static class ServeCommands
             {
                 throw new CliException(ex.Message);
             }
+            catch (NotSupportedException ex)
+            {
+                throw new CliException($"--execution-provider: {ex.Message}");
+            }
 
             await using (app)
             {
@@ -111,10 +121,24 @@ internal static class ServeCommands
         return command;
     }
 
-    /// <summary>What each loaded model version is served behind: its labels (top-k outputs), then the response cache.</summary>
-    private static IInferenceStage Decorate(IServiceProvider services, ModelVersionInfo info, IInferenceStage stage, int k, string? labelsFrom)
+    /// <summary>What each loaded model version is served behind: dynamic batching right around the model, its labels (top-k outputs), then the response cache.</summary>
+    private static IInferenceStage Decorate(IServiceProvider services, ModelVersionInfo info, IInferenceStage stage, ICollection<IDisposable> owned, GraphPipe.Pipelines.BatchingOptions? batching, int k, string? labelsFrom)
     {
         var pipeline = new StagePipelineBuilder(stage);
+        if (batching is not null)
+        {
+            try
+            {
+                // Built now, so a model that cannot batch is reported as a flag error; the version disposes the batcher.
+                pipeline.AddBatching(batching, added: owned.Add).Build();
+            }
+            catch (ArgumentException ex)
+            {
+                foreach (var batcher in owned) batcher.Dispose();
+                throw CliException.Usage($"--max-batch-size: {ex.Message}");
+            }
+        }
+
         if (info.LabelsPath is { } labelsPath)
         {
             pipeline.AddTopKLabels(TopKLabelsStage.ReadLabelsFile(labelsPath), k, labelsFrom);

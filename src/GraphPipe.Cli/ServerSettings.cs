@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GraphPipe.Server;
+using GraphPipe.Server.OpenInference;
 using GraphPipe.Stages;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -29,6 +30,9 @@ internal sealed class ServerSettings
     public readonly Option<bool> Telemetry = CliOptions.Env("--telemetry", "GP_TELEMETRY", "Metrics at /metrics, traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set", true);
     public readonly Option<string> LogFormat = CliOptions.Env("--log-format", "GP_LOG_FORMAT", "Console log format: text or json", "text");
     public readonly Option<bool> Verbose = CliOptions.Env("--verbose", "GP_VERBOSE", "Log every request", false, "-v");
+    public readonly SecuritySettings Security = new();
+    public readonly Option<bool> OpenInference = CliOptions.Env("--oip", "GP_OIP", "Also serve the Open Inference Protocol (KServe v2) REST API under /v2 on the same port", true);
+    public readonly Option<string?> GrpcListen = CliOptions.EnvString("--grpc-listen", "GP_GRPC_LISTEN", "Serve the Open Inference Protocol over gRPC (HTTP/2, no TLS) on HOST:PORT, e.g. 127.0.0.1:8001 (default: no gRPC)", null);
 
     /// <param name="defaultListen">The stage kind's default address, so stages of a pipeline can run side by side with no flags.</param>
     public ServerSettings(string defaultListen = "127.0.0.1:9000")
@@ -53,12 +57,14 @@ internal sealed class ServerSettings
         command.Add(Telemetry);
         command.Add(LogFormat);
         command.Add(Verbose);
+        Security.AddTo(command);
+        command.Add(OpenInference);
+        command.Add(GrpcListen);
     }
 
     /// <summary>Builds the serving host for the stage <paramref name="addStage"/> adds, with these settings.</summary>
     public WebApplication Build(ParseResult parse, string stageName, Action<GraphPipeServingBuilder> addStage)
     {
-        var listen = parse.GetValue(Listen)!;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         var format = parse.GetValue(LogFormat);
@@ -79,14 +85,7 @@ internal sealed class ServerSettings
         builder.Logging.AddFilter("GraphPipe", parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Information);
         // A failed start (port in use) is reported by RunAsync as one line; the host's own error log would add a 3 KB stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Critical);
-        try
-        {
-            builder.WebHost.UseGraphPipeListen(listen);
-        }
-        catch (FormatException ex)
-        {
-            throw CliException.Usage($"--listen: {ex.Message}");
-        }
+        Security.ConfigureListener(builder, parse, Listen);
 
         var serving = builder.Services.AddGraphPipeServing(o =>
         {
@@ -103,6 +102,31 @@ internal sealed class ServerSettings
             foreach (var name in CliOptions.SplitList(parse.GetValue(Outputs))) o.DefaultOutputs.Add(name);
         });
         addStage(serving);
+        Security.AddApiKey(serving, parse);
+        var grpcListen = parse.GetValue(GrpcListen);
+        var openInference = parse.GetValue(OpenInference);
+        if (grpcListen is not null && !openInference)
+        {
+            throw CliException.Usage("--grpc-listen needs the Open Inference Protocol on (--oip false turns it off)");
+        }
+
+        if (openInference)
+        {
+            if (grpcListen is not null)
+            {
+                try
+                {
+                    ListenAddress.Parse(grpcListen);
+                }
+                catch (FormatException ex)
+                {
+                    throw CliException.Usage($"--grpc-listen: {ex.Message}");
+                }
+            }
+
+            serving.AddOpenInference(o => o.GrpcListen = grpcListen);
+        }
+
         if (parse.GetValue(Telemetry))
         {
             serving.AddTelemetry(stageName);
@@ -110,6 +134,11 @@ internal sealed class ServerSettings
 
         var app = builder.Build();
         app.MapGraphPipe();
+        if (openInference)
+        {
+            app.MapOpenInference();
+        }
+
         return app;
     }
 
@@ -134,7 +163,13 @@ internal sealed class ServerSettings
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var metadata = stage.Metadata;
-        Console.Out.WriteLine($"graphpipe: serving '{metadata.Name}' on {string.Join(", ", addresses)}");
+        var grpc = app.Services.GetOpenInferenceGrpcAddress();
+        Console.Out.WriteLine($"graphpipe: serving '{metadata.Name}' on {string.Join(", ", grpc is null ? addresses : addresses.Where(a => new Uri(a).Port != grpc.Port))}");
+        if (grpc is not null)
+        {
+            Console.Out.WriteLine($"  gRPC (Open Inference Protocol): {grpc}");
+        }
+
         Console.Out.WriteLine($"  inputs:  {string.Join("; ", metadata.Inputs)}");
         Console.Out.WriteLine($"  outputs: {string.Join("; ", metadata.Outputs)}");
         Console.Out.Flush();

@@ -16,6 +16,7 @@ public sealed class GraphPipeClient
 
     private readonly HttpClient _http;
     private readonly GraphPipeClientOptions _options;
+    private readonly string? _authorization;
 
     /// <param name="httpClient">The transport; not disposed by this client.</param>
     /// <param name="endpoint">The stage URL (GraphPipe servers answer on any path); defaults to <see cref="HttpClient.BaseAddress"/>.</param>
@@ -24,6 +25,7 @@ public sealed class GraphPipeClient
         _http = httpClient ?? throw new ArgumentNullException(nameof(httpClient));
         Endpoint = endpoint ?? httpClient.BaseAddress ?? throw new ArgumentException("Give an endpoint or set HttpClient.BaseAddress.", nameof(endpoint));
         _options = options ?? new GraphPipeClientOptions();
+        _authorization = _options.ApiKey is { } key ? ApiKeys.AuthorizationValue(key) : null;
     }
 
     public Uri Endpoint { get; }
@@ -34,15 +36,22 @@ public sealed class GraphPipeClient
     /// <summary>Asks the stage for its metadata (a MetadataRequest POST).</summary>
     public async Task<StageMetadata> GetMetadataAsync(CancellationToken cancellationToken = default)
     {
-        var body = await SendAsync(static w => w.WriteMetadataRequest(), cancellationToken).ConfigureAwait(false);
+        var body = await SendAsync(static w => w.WriteMetadataRequest(), null, cancellationToken).ConfigureAwait(false);
         return Parse(body, GraphPipeReader.ReadMetadataResponse, "metadata response");
     }
 
     /// <summary>Runs inference. Throws <see cref="GraphPipeException"/> for any error the server reports.</summary>
-    public async Task<InferResponse> InferAsync(InferRequest request, CancellationToken cancellationToken = default)
+    public Task<InferResponse> InferAsync(InferRequest request, CancellationToken cancellationToken = default)
+        => InferAsync(request, _options.Deadline, cancellationToken);
+
+    /// <summary>
+    /// Runs inference within <paramref name="deadline"/>, the budget sent as <c>GraphPipe-Timeout</c> for
+    /// this call (null sends none). Throws <see cref="GraphPipeException"/> for any error the server reports.
+    /// </summary>
+    public async Task<InferResponse> InferAsync(InferRequest request, TimeSpan? deadline, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var body = await SendAsync(w => w.WriteInferRequest(request), cancellationToken).ConfigureAwait(false);
+        var body = await SendAsync(w => w.WriteInferRequest(request), deadline, cancellationToken).ConfigureAwait(false);
         var response = Parse(body, GraphPipeReader.ReadInferResponse, "infer response");
         if (response.Errors.Count > 0)
         {
@@ -87,7 +96,7 @@ public sealed class GraphPipeClient
     public Task<Tensor> InferBytesAsync(IReadOnlyList<ReadOnlyMemory<byte>> values, string config = "", CancellationToken cancellationToken = default)
         => InferAsync(Tensor.FromStrings(values), config, cancellationToken);
 
-    private async Task<byte[]> SendAsync(Func<GraphPipeWriter, ReadOnlyMemory<byte>> write, CancellationToken cancellationToken)
+    private async Task<byte[]> SendAsync(Func<GraphPipeWriter, ReadOnlyMemory<byte>> write, TimeSpan? deadline, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (_options.Timeout != Timeout.InfiniteTimeSpan)
@@ -102,11 +111,23 @@ public sealed class GraphPipeClient
             using var content = new ReadOnlyMemoryContent(payload);
             content.Headers.ContentType = OctetStream;
             using var message = new HttpRequestMessage(HttpMethod.Post, Endpoint) { Content = content };
+            if (_authorization is not null)
+            {
+                message.Headers.TryAddWithoutValidation("Authorization", _authorization);
+            }
+
+            if (deadline is { } budget)
+            {
+                message.Headers.TryAddWithoutValidation(GraphPipeTimeoutHeader.Name, GraphPipeTimeoutHeader.Format(budget));
+            }
+
             using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.OK)
             {
                 var text = await ReadErrorBodyAsync(response, timeout.Token).ConfigureAwait(false);
-                throw new GraphPipeException($"{Endpoint} failed with {(int)response.StatusCode} {response.StatusCode}: {text}", Endpoint, response.StatusCode, text);
+                // Behind a balancing handler the message went to one replica: name that one.
+                var target = message.RequestUri ?? Endpoint;
+                throw new GraphPipeException($"{target} failed with {(int)response.StatusCode} {response.StatusCode}: {text}", Endpoint, response.StatusCode, text);
             }
 
             return await ReadBodyAsync(response, timeout.Token).ConfigureAwait(false);

@@ -17,6 +17,16 @@ public sealed class DownloaderOptions
     /// <summary>Time allowed per URL, from sending the request to the last byte, redirects included. Default 10 s.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Further attempts after a transient failure (connection refused or reset, a premature close, HTTP
+    /// 502/503/504), all within <see cref="Timeout"/>. Default 3; 0 turns retries off.
+    /// </summary>
+    [Range(0, 10)]
+    public int MaxRetries { get; set; } = 3;
+
+    /// <summary>The first retry's delay; each further one doubles it (with jitter). Default 50 ms.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Largest body accepted per URL, in bytes (at most 1 GiB, the largest pooled buffer). Default 20 MiB.</summary>
     [Range(1, 1L << 30)]
     public long MaxBytesPerImage { get; set; } = 20L * 1024 * 1024;
@@ -66,6 +76,11 @@ public sealed class DownloaderOptions
         if (Timeout <= TimeSpan.Zero || Timeout == System.Threading.Timeout.InfiniteTimeSpan)
         {
             throw new ValidationException($"{nameof(Timeout)} must be positive.");
+        }
+
+        if (RetryDelay < TimeSpan.Zero || RetryDelay > TimeSpan.FromSeconds(10))
+        {
+            throw new ValidationException($"{nameof(RetryDelay)} must be between 0 and 10 s.");
         }
 
         if (Policy is null)

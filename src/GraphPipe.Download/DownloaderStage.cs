@@ -5,6 +5,7 @@ using System.Text;
 using GraphPipe.Stages;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
 
 namespace GraphPipe.Download;
 
@@ -33,6 +34,7 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
     private readonly HttpClient _http;
     private readonly SemaphoreSlim _global;
     private readonly string _timeoutText;
+    private readonly ResiliencePipeline<Outcome> _retry;
 
     /// <param name="options">Limits and policy; validated here.</param>
     /// <param name="logger">Logs refusals and failures.</param>
@@ -59,6 +61,7 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
         _time = timeProvider;
         _global = new SemaphoreSlim(_options.MaxConcurrency, _options.MaxConcurrency);
         _timeoutText = FormatSeconds(_options.Timeout);
+        _retry = CreateRetry(_options, _time);
         _http = handler is null
             ? new HttpClient(CreateHandler(_options), disposeHandler: true)
             : new HttpClient(handler, disposeHandler: false);
@@ -82,40 +85,13 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
     public StageMetadata Metadata { get; }
 
     /// <summary>
-    /// The transport the stage builds for itself: connections go only to addresses the policy allows,
-    /// checked after DNS resolution so a host name that resolves (or re-resolves) to a private address
-    /// is refused too.
+    /// The transport the stage builds for itself (<see cref="GraphPipe.Pipelines.PolicyCheckedHandler"/>, shared with every
+    /// policy-checked outbound client): connections go only to addresses the policy allows, checked after
+    /// DNS resolution so a host name that resolves (or re-resolves) to a private address is refused too;
+    /// no environment proxy, no cookies; redirects are followed here, hop by hop.
     /// </summary>
-    internal static SocketsHttpHandler CreateHandler(DownloaderOptions options)
-    {
-        var connect = options.Policy.CreateConnectCallback();
-        return new SocketsHttpHandler
-        {
-            ConnectCallback = async (context, cancellationToken) =>
-            {
-                try
-                {
-                    return await connect(context, cancellationToken).ConfigureAwait(false);
-                }
-                catch (HttpRequestException ex) when (ex.StatusCode == HttpStatusCode.Forbidden)
-                {
-                    // The handler wraps connect failures; a type of our own tells a refusal from an outage.
-                    throw new PolicyRefusalException(ex.Message, ex);
-                }
-            },
-            // Redirects are followed by hand so every hop's URL is checked against the policy.
-            AllowAutoRedirect = false,
-            // Bytes as served: images are compressed already, and decompressing would let a small body
-            // expand past the size limit's intent (decompression bombs).
-            AutomaticDecompression = DecompressionMethods.None,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            ConnectTimeout = options.Timeout,
-            // One client serves every requester: cookies would leak between them.
-            UseCookies = false,
-            // Through a proxy the connect check would see the proxy, not the target.
-            UseProxy = false,
-        };
-    }
+    internal static HttpMessageHandler CreateHandler(DownloaderOptions options)
+        => options.Policy.CreateHandler(allowAutoRedirect: false, connectTimeout: options.Timeout);
 
     public async ValueTask<StageResult> InferAsync(StageRequest request, CancellationToken cancellationToken)
     {
@@ -252,19 +228,16 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
             // The clock starts once a global slot is ours: waiting for one is not the origin's fault.
             using var timeout = new CancellationTokenSource(_options.Timeout, _time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, timeout.Token);
+            var attempts = new Attempts(this, job, index);
             try
             {
-                return await FetchCoreAsync(job, index, linked.Token).ConfigureAwait(false);
+                return await FetchWithRetriesAsync(attempts, linked.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (timeout.IsCancellationRequested && !stop.IsCancellationRequested
                 && ex is OperationCanceledException or HttpRequestException or IOException)
             {
-                return Failure(job, index, StageErrorKind.Timeout, $"timed out after {_timeoutText}");
-            }
-            catch (Exception ex) when (!linked.IsCancellationRequested && ex is HttpRequestException or IOException)
-            {
-                // The connection broke while the body was on its way.
-                return Failure(job, index, StageErrorKind.Upstream, $"download failed: {ex.Message}");
+                var last = attempts.Count > 1 && attempts.LastFailure is { } failure ? $" ({attempts.Count} attempts; the last before: {failure})" : string.Empty;
+                return Failure(job, index, StageErrorKind.Timeout, $"timed out after {_timeoutText}{last}");
             }
         }
         finally
@@ -294,7 +267,7 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
 
                 var what = ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError ? "could not connect" : "request failed";
                 var where = hop == 0 ? string.Empty : $" (redirected to {Show(current.ToString())})";
-                return Failure(job, index, StageErrorKind.Upstream, $"{what}{where}: {ex.Message}");
+                return Failure(job, index, StageErrorKind.Upstream, $"{what}{where}: {FailureCause.Describe(ex)}") with { Transient = FailureCause.IsTransient(ex) };
             }
 
             using (response)
@@ -331,7 +304,8 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
                     // A missing or forbidden image is the client's to fix; an origin in trouble is not.
                     var kind = status is >= 400 and <= 499 ? StageErrorKind.InvalidInput : StageErrorKind.Upstream;
                     var reason = string.IsNullOrEmpty(response.ReasonPhrase) ? response.StatusCode.ToString() : response.ReasonPhrase;
-                    return Failure(job, index, kind, $"HTTP {status} {reason}");
+                    // 502/503/504: the origin (or a proxy before it) is in trouble for now; tried again.
+                    return Failure(job, index, kind, $"HTTP {status} {reason}") with { Transient = status is 502 or 503 or 504 };
                 }
 
                 var mediaType = response.Content.Headers.ContentType?.MediaType;
@@ -464,12 +438,7 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
         string? refusal = null;
         for (var ex = exception; ex is not null; ex = ex.InnerException)
         {
-            if (ex is PolicyRefusalException)
-            {
-                return ex.Message;
-            }
-
-            // A handler from NetworkPolicy.CreateHandler reports refusals as 403 before any response exists.
+            // The policy-checked handler reports refusals as 403 before any response exists.
             if (ex is HttpRequestException { StatusCode: HttpStatusCode.Forbidden })
             {
                 refusal = ex.Message;
@@ -496,7 +465,8 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
 
     private static string FormatSeconds(TimeSpan time) => time.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
 
-    private readonly record struct Outcome(byte[]? Buffer, int Length, StageError? Error);
+    /// <summary>A fetched body, or an error; <paramref name="Transient"/> errors are worth another attempt.</summary>
+    private readonly record struct Outcome(byte[]? Buffer, int Length, StageError? Error, bool Transient = false);
 
     /// <summary>One request's shared state: its URLs, where the next worker starts, its byte budget and its first failure.</summary>
     private sealed class Job(Uri[] urls, string[] texts, PooledBuffers buffers, CancellationToken cancellationToken) : IDisposable
@@ -538,9 +508,6 @@ public sealed partial class DownloaderStage : IInferenceStage, IDisposable
         public void Dispose() => Stop.Dispose();
     }
 }
-
-/// <summary>A connection the network policy refused (thrown from the connect callback, found again in the handler's wrapping).</summary>
-internal sealed class PolicyRefusalException(string message, Exception inner) : IOException(message, inner);
 
 /// <summary>The pooled arrays behind one result's output strings; returned to the pool when the result is disposed.</summary>
 internal sealed class PooledBuffers(int count) : IDisposable

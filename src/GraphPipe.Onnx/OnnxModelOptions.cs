@@ -29,6 +29,13 @@ public sealed class OnnxModelOptions
     /// </summary>
     public bool SplitFixedBatch { get; set; } = true;
 
+    /// <summary>Where the model runs: CPU (default) or CUDA (needs the GPU build of ONNX Runtime, see <see cref="OnnxExecutionProvider.Cuda"/>).</summary>
+    public OnnxExecutionProvider ExecutionProvider { get; set; } = OnnxExecutionProvider.Cpu;
+
+    /// <summary>The GPU the CUDA provider uses.</summary>
+    [Range(0, 255)]
+    public int DeviceId { get; set; }
+
     /// <summary>Graph optimization level; on by default (all optimizations).</summary>
     public bool OptimizeGraph { get; set; } = true;
 }

@@ -49,9 +49,24 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
                     ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
                     GraphOptimizationLevel = options.OptimizeGraph ? GraphOptimizationLevel.ORT_ENABLE_ALL : GraphOptimizationLevel.ORT_DISABLE_ALL,
                 };
+                if (options.ExecutionProvider == OnnxExecutionProvider.Cuda)
+                {
+                    OnnxProviders.AppendCuda(sessionOptions, options.DeviceId);
+                }
+
                 _sessions[i] = new InferenceSession(options.ModelPath, sessionOptions);
                 _free.Writer.TryWrite(_sessions[i]);
             }
+        }
+        catch (OnnxRuntimeException ex) when (options.ExecutionProvider == OnnxExecutionProvider.Cuda && OnnxProviders.IsProviderFailure(ex))
+        {
+            Dispose();
+            throw OnnxProviders.CudaUnavailable(ex.Message, ex);
+        }
+        catch (Exception ex) when (ex is not OnnxRuntimeException)
+        {
+            Dispose();
+            throw;
         }
         catch (OnnxRuntimeException ex)
         {
@@ -82,7 +97,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
             Inputs = inputs,
             Outputs = outputs,
         };
-        Log.Loaded(_logger, options.ModelPath, options.EngineCount, options.IntraOpThreads);
+        Log.Loaded(_logger, options.ModelPath, options.EngineCount, options.IntraOpThreads, options.ExecutionProvider);
     }
 
     public StageMetadata Metadata { get; }

@@ -36,6 +36,21 @@ public sealed class StagePipelineBuilder
     /// <summary>Answers repeated requests from <paramref name="store"/> without running what was added before (see <see cref="Caching.CachingStage"/>).</summary>
     public StagePipelineBuilder AddResponseCache(Caching.IResponseCacheStore store, string? scope = null)
         => Add(inner => new Caching.CachingStage(inner, store, scope));
+    /// <summary>
+    /// Merges concurrent requests into batched runs of what has been added so far (see <see cref="BatchingStage"/>);
+    /// add it first, right around the model. The caller disposes the <see cref="BatchingStage"/> (from <paramref name="added"/>) after the last request.
+    /// </summary>
+    public StagePipelineBuilder AddBatching(BatchingOptions options, TimeProvider? timeProvider = null, Action<BatchingStage>? added = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return Add(inner =>
+        {
+            var stage = new BatchingStage(inner, options, timeProvider);
+            added?.Invoke(stage);
+            return stage;
+        });
+    }
 
     /// <summary>The composed stage. The core stage stays owned by the caller.</summary>
     public IInferenceStage Build()

@@ -16,8 +16,8 @@ namespace GraphPipe.Server;
 
 public static class GraphPipeServerExtensions
 {
-    private const string LiveTag = "live";
-    private const string ReadyTag = "ready";
+    internal const string LiveTag = "live";
+    internal const string ReadyTag = "ready";
 
     /// <summary>
     /// Adds the serving host: options (validated on start), the bounded body reader, admission and
@@ -41,7 +41,6 @@ public static class GraphPipeServerExtensions
         services.TryAddSingleton<GraphPipeEndpoint>();
         services.TryAddSingleton<DrainState>();
         services.AddHostedService<DrainOnStopService>();
-        services.AddHttpClient(NextStageHealthCheck.HttpClientName);
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<GraphPipeServerOptions>>(static (kestrel, o) =>
         {
             kestrel.AddServerHeader = false;

@@ -51,6 +51,11 @@ public sealed class GraphPipeStageHost : IAsyncDisposable
         addStages(builder.Services.AddGraphPipeServing(configure));
         var app = builder.Build();
         app.MapGraphPipe();
+        foreach (var door in app.Services.GetServices<IProtocolEndpoints>())
+        {
+            door.Map(app);
+        }
+
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new GraphPipeStageHost(app, new Uri(address.EndsWith('/') ? address : address + "/"));

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace GraphPipe.Server;
 
@@ -7,18 +8,27 @@ public static class ListenAddress
 {
     /// <summary>Listens on <c>HOST:PORT</c> (e.g. <c>127.0.0.1:9000</c>, <c>0.0.0.0:9000</c>, <c>[::1]:9000</c>, <c>localhost:0</c>).</summary>
     public static IWebHostBuilder UseGraphPipeListen(this IWebHostBuilder builder, string listen)
+        => builder.UseGraphPipeListen(listen, tls: null);
+
+    /// <summary>
+    /// Listens on <c>HOST:PORT</c>, over HTTPS when <paramref name="tls"/> is given (and with mutual TLS when it
+    /// names a client CA). The certificate files are loaded here, so a bad file fails before the host starts.
+    /// </summary>
+    public static IWebHostBuilder UseGraphPipeListen(this IWebHostBuilder builder, string listen, ServerTlsOptions? tls)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var endpoint = Parse(listen);
+        var https = tls?.CreateHttpsOptions();
         return builder.ConfigureKestrel(kestrel =>
         {
+            Action<ListenOptions> configure = https is null ? static _ => { } : options => options.UseHttps(https);
             if (endpoint.Host is null)
             {
-                kestrel.ListenLocalhost(endpoint.Port);
+                kestrel.ListenLocalhost(endpoint.Port, configure);
             }
             else
             {
-                kestrel.Listen(endpoint.Host, endpoint.Port);
+                kestrel.Listen(endpoint.Host, endpoint.Port, configure);
             }
         });
     }

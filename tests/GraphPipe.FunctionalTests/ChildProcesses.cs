@@ -154,7 +154,7 @@ internal sealed partial class CliProcess : IDisposable
 
     public void Dispose() => Process.Dispose();
 
-    [GeneratedRegex(@"^graphpipe: serving '(?<name>[^']+)' on (?<url>http://127\.0\.0\.1:\d+)$")]
+    [GeneratedRegex(@"^graphpipe: serving '(?<name>[^']+)' on (?<url>https?://127\.0\.0\.1:\d+)$")]
     private static partial Regex ServingLine();
 
     /// <summary>The dotnet host running this test (so the child uses the same runtime), else the one on PATH.</summary>

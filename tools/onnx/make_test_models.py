@@ -175,6 +175,25 @@ def fixed_batch_pair():
     save(graph, "fixed_batch_pair.onnx")
 
 
+def fixed_batch_mixed():
+    # Batch-1 inputs of different row sizes: a float32 [1,3] (12 bytes a row), k int64 [1,1] (8 bytes a row).
+    # s = a + Cast(k, float) (broadcast over the 3 columns); kx3 = k * 3. A row split that takes every
+    # input's row size from input 0 reads k at the wrong offsets.
+    three = numpy_helper.from_array(np.array(3, dtype=np.int64), "three_i64")
+    graph = helper.make_graph(
+        [
+            helper.make_node("Cast", ["k"], ["k_f"], name="cast_k", to=TensorProto.FLOAT),
+            helper.make_node("Add", ["a", "k_f"], ["s"], name="add"),
+            helper.make_node("Mul", ["k", "three_i64"], ["kx3"], name="mul_k"),
+        ],
+        "fixed_batch_mixed",
+        [vi("a", TensorProto.FLOAT, [1, 3]), vi("k", TensorProto.INT64, [1, 1])],
+        [vi("s", TensorProto.FLOAT, [1, 3]), vi("kx3", TensorProto.INT64, [1, 1])],
+        initializer=[three],
+    )
+    save(graph, "fixed_batch_mixed.onnx")
+
+
 def types():
     # Identity per element type: u8 -> u8_out, f64 -> f64_out, f16 -> f16_out, i32 -> i32_out.
     specs = [
@@ -200,6 +219,7 @@ def main():
     vgg_like()
     fixed_batch()
     fixed_batch_pair()
+    fixed_batch_mixed()
     types()
     return 0
 

@@ -21,16 +21,38 @@ public sealed class GraphPipeNextStage : INextStage
 
     public Uri Endpoint => _client.Endpoint;
 
-    public async ValueTask<StageResult> SendAsync(IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputNames, string config, CancellationToken cancellationToken)
+    /// <summary>Asks the next stage for its metadata (a readiness probe); throws <see cref="GraphPipeException"/> when it does not answer.</summary>
+    public Task<StageMetadata> GetMetadataAsync(CancellationToken cancellationToken) => _client.GetMetadataAsync(cancellationToken);
+
+    /// <summary>The most kept back from the budget passed on, for the next stage's answer to travel back.</summary>
+    public static readonly TimeSpan MaxReserve = TimeSpan.FromMilliseconds(100);
+
+    public ValueTask<StageResult> SendAsync(IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputNames, string config, CancellationToken cancellationToken)
+        => SendAsync(inputs, outputNames, config, StageDeadline.None, cancellationToken);
+
+    /// <summary>
+    /// Sends the next stage the time left minus a reserve (a tenth, at most <see cref="MaxReserve"/>) in
+    /// <c>GraphPipe-Timeout</c>, so that a stage that runs out answers before this hop's own deadline
+    /// passes and the 504 names it.
+    /// </summary>
+    public async ValueTask<StageResult> SendAsync(IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputNames, string config, StageDeadline deadline, CancellationToken cancellationToken)
     {
         try
         {
-            var response = await _client.InferAsync(new InferRequest { Config = config, Inputs = inputs, OutputNames = outputNames }, cancellationToken).ConfigureAwait(false);
+            TimeSpan? budget = null;
+            if (deadline.IsSet)
+            {
+                var remaining = deadline.Remaining;
+                budget = remaining - TimeSpan.FromTicks(Math.Min(remaining.Ticks / 10, MaxReserve.Ticks));
+            }
+
+            var response = await _client.InferAsync(new InferRequest { Config = config, Inputs = inputs, OutputNames = outputNames }, budget, cancellationToken).ConfigureAwait(false);
             return StageResult.Success(response.Outputs);
         }
         catch (GraphPipeException ex)
         {
-            var kind = ex.IsTimeout ? StageErrorKind.Timeout : StageErrorKind.Upstream;
+            // A next stage that ran out of time (504) is a timeout here too: the caller learns who ran out.
+            var kind = ex.IsTimeout || ex.StatusCode == System.Net.HttpStatusCode.GatewayTimeout ? StageErrorKind.Timeout : StageErrorKind.Upstream;
             var status = ex.StatusCode is { } code ? $"{(int)code}" : "no response";
             // A client-named next stage could answer anything: what it says is passed on bounded.
             var remote = ex.RemoteMessage is { Length: > MaxRemoteMessageChars } text ? string.Concat(text.AsSpan(0, MaxRemoteMessageChars), $"... ({text.Length} chars)") : ex.RemoteMessage;

@@ -19,6 +19,14 @@ public sealed class NetworkPolicy
     /// <summary>Host names (or IP literals) always allowed, whatever they resolve to, e.g. in-cluster service names.</summary>
     public IReadOnlySet<string> AllowedHosts { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// A proxy for the connections this policy checks, configured explicitly; null (the default) connects
+    /// directly. Environment proxies (<c>HTTP_PROXY</c>, <c>HTTPS_PROXY</c>) are never used for them:
+    /// through a proxy the connect-time check would see the proxy's address, not the target's. With a
+    /// proxy, each request's target host is resolved and checked before the request goes to the proxy.
+    /// </summary>
+    public IWebProxy? Proxy { get; init; }
+
     /// <summary>Null if <paramref name="uri"/> may be used; otherwise why not.</summary>
     public string? CheckUri(Uri uri)
     {
@@ -84,12 +92,68 @@ public sealed class NetworkPolicy
             };
         }
 
+        if (ClassifyEmbeddedIpv4(address) is { } embedded) return embedded.Length == 0 ? null : embedded;
         if (address.IsIPv6LinkLocal || address.IsIPv6SiteLocal) return "link-local";
         if (address.IsIPv6Multicast) return "multicast";
         var v6 = address.GetAddressBytes();
         if ((v6[0] & 0xFE) == 0xFC) return "private (unique local)";
         // fd00:ec2::254 and similar metadata endpoints are covered by the unique-local rule above.
         return null;
+    }
+
+    /// <summary>
+    /// IPv6 forms that carry an IPv4 address are classified by the address they carry: a NAT64 gateway,
+    /// a 6to4 relay or a dual stack would deliver the packets there. Null when <paramref name="address"/>
+    /// carries none; empty when the carried address is public.
+    /// </summary>
+    /// <remarks>
+    /// Teredo (2001:0::/32) is refused outright: it carries two IPv4 addresses (the server's in bits
+    /// 32..64, the client's NAT address inverted in the last 32 bits), is reached only through relays we
+    /// do not control, and no server a stage should call lives on it (Teredo is deprecated and off by
+    /// default everywhere). The NAT64 local-use range 64:ff9b:1::/48 is non-public by definition; the
+    /// IPv4 address in its last 32 bits names the class when it is non-public itself.
+    /// </remarks>
+    private static string? ClassifyEmbeddedIpv4(IPAddress address)
+    {
+        Span<byte> b = stackalloc byte[16];
+        if (!address.TryWriteBytes(b, out var written) || written != 16)
+        {
+            return null;
+        }
+
+        string? rangeClass = null;
+        int at;
+        if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0)
+        {
+            return "Teredo";
+        }
+        else if (b[0] == 0x20 && b[1] == 0x02)
+        {
+            at = 2; // 6to4 2002:V4ADDR::/48
+        }
+        else if (b[..4].SequenceEqual((ReadOnlySpan<byte>)[0x00, 0x64, 0xff, 0x9b]) && !b[4..12].ContainsAnyExcept((byte)0))
+        {
+            at = 12; // NAT64 well-known prefix 64:ff9b::/96
+        }
+        else if (b[..6].SequenceEqual((ReadOnlySpan<byte>)[0x00, 0x64, 0xff, 0x9b, 0x00, 0x01]))
+        {
+            at = 12; // NAT64 local-use 64:ff9b:1::/48 (the /96 form)
+            rangeClass = "NAT64 local-use";
+        }
+        else if (!b[..12].ContainsAnyExcept((byte)0))
+        {
+            at = 12; // IPv4-compatible ::a.b.c.d (:: and ::1 are classified before)
+        }
+        else if (!b[..8].ContainsAnyExcept((byte)0) && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0)
+        {
+            at = 12; // IPv4-translated ::ffff:0:a.b.c.d
+        }
+        else
+        {
+            return null;
+        }
+
+        return Classify(new IPAddress(b.Slice(at, 4))) ?? rangeClass ?? string.Empty;
     }
 
     /// <summary>
@@ -113,10 +177,13 @@ public sealed class NetworkPolicy
                     continue;
                 }
 
-                var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                // An IPv4-mapped IPv6 address was checked as the IPv4 address it carries; connect to that one too
+                // (an IPv6 socket would need IPv6 enabled on the host just to reach an IPv4 peer).
+                var target = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+                var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
                 try
                 {
-                    await socket.ConnectAsync(new IPEndPoint(address, context.DnsEndPoint.Port), cancellationToken).ConfigureAwait(false);
+                    await socket.ConnectAsync(new IPEndPoint(target, context.DnsEndPoint.Port), cancellationToken).ConfigureAwait(false);
                     return new NetworkStream(socket, ownsSocket: true);
                 }
                 catch (SocketException)
@@ -129,13 +196,11 @@ public sealed class NetworkPolicy
             throw new HttpRequestException(refusal ?? $"{host} did not resolve to any address", null, HttpStatusCode.Forbidden);
         };
 
-    /// <summary>An <see cref="HttpMessageHandler"/> that enforces this policy on every connection.</summary>
-    public SocketsHttpHandler CreateHandler(bool allowAutoRedirect = false) => new()
-    {
-        ConnectCallback = CreateConnectCallback(),
-        AllowAutoRedirect = allowAutoRedirect,
-        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-        ConnectTimeout = TimeSpan.FromSeconds(10),
-        AutomaticDecompression = DecompressionMethods.None,
-    };
+    /// <summary>
+    /// The transport for every connection made on a client's behalf (image URLs, next stages named in a
+    /// request): see <see cref="PolicyCheckedHandler"/>. Environment proxies (<c>HTTP_PROXY</c>) are never
+    /// used and there is no cookie jar; <paramref name="connectTimeout"/> defaults to 10 s.
+    /// </summary>
+    public HttpMessageHandler CreateHandler(bool allowAutoRedirect = false, TimeSpan? connectTimeout = null)
+        => PolicyCheckedHandler.Create(this, allowAutoRedirect, connectTimeout ?? TimeSpan.FromSeconds(10));
 }

@@ -21,7 +21,7 @@ public sealed class ModelRepository : IDisposable
 
     private readonly IReadOnlyList<ModelSource> _sources;
     private readonly ModelRepositoryOptions _options;
-    private readonly Func<ModelVersionInfo, IInferenceStage, IInferenceStage>? _decorate;
+    private readonly Func<ModelVersionInfo, IInferenceStage, ICollection<IDisposable>, IInferenceStage>? _decorate;
     private readonly Dictionary<string, VersionedModel> _models = new(StringComparer.Ordinal);
     private readonly Lock _rescan = new();
     private readonly CancellationTokenSource _stop = new();
@@ -31,8 +31,12 @@ public sealed class ModelRepository : IDisposable
     private Task? _loop;
 
     /// <summary>Loads every model's versions now; throws when a model has no version that loads.</summary>
-    /// <param name="decorate">Wraps each loaded version (labels, a response cache); gets what was loaded.</param>
-    public ModelRepository(IReadOnlyList<ModelSource> sources, ModelRepositoryOptions options, Func<ModelVersionInfo, IInferenceStage, IInferenceStage>? decorate = null, ILogger? logger = null)
+    /// <param name="decorate">
+    /// Wraps each loaded version (batching, labels, a response cache); gets what was loaded, and a list where it
+    /// puts what must be disposed with the version (before its session). An exception other than a load failure
+    /// (e.g. a flag error) propagates.
+    /// </param>
+    public ModelRepository(IReadOnlyList<ModelSource> sources, ModelRepositoryOptions options, Func<ModelVersionInfo, IInferenceStage, ICollection<IDisposable>, IInferenceStage>? decorate = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(sources);
         ArgumentNullException.ThrowIfNull(options);
@@ -278,6 +282,7 @@ public sealed class ModelRepository : IDisposable
         }
 
         OnnxModelStage? session = null;
+        var owned = new List<IDisposable>();
         try
         {
             var s = _options.Session;
@@ -290,13 +295,17 @@ public sealed class ModelRepository : IDisposable
                 IntraOpThreads = s.IntraOpThreads,
                 SplitFixedBatch = s.SplitFixedBatch,
                 OptimizeGraph = s.OptimizeGraph,
-            }, _logger as ILogger<OnnxModelStage>);
+                ExecutionProvider = s.ExecutionProvider,
+                DeviceId = s.DeviceId,
+            });
             var info = new ModelVersionInfo(name, version, modelPath, labelsPath, hash);
-            var served = _decorate is null ? session : _decorate(info, session);
-            return (new SharedStage(served, session), hash);
+            var served = _decorate is null ? session : _decorate(info, session, owned);
+            owned.Add(session);
+            return (new SharedStage(served, new DisposeInOrder(owned)), hash);
         }
-        catch (Exception ex) when (ex is InvalidDataException or IOException or ArgumentException or UnauthorizedAccessException or NotSupportedException or System.ComponentModel.DataAnnotations.ValidationException)
+        catch (Exception ex) when (ex is InvalidDataException or IOException or ArgumentException or UnauthorizedAccessException or System.ComponentModel.DataAnnotations.ValidationException)
         {
+            new DisposeInOrder(owned).Dispose();
             session?.Dispose();
             error = ex.Message;
             reason = ex switch
@@ -306,6 +315,23 @@ public sealed class ModelRepository : IDisposable
                 _ => "io",
             };
             return null;
+        }
+        catch
+        {
+            // Not a load failure (a flag error, a missing execution provider): the caller reports it.
+            new DisposeInOrder(owned).Dispose();
+            session?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>What a loaded version owns, disposed in the order it was added (decorators, then the session).</summary>
+    private sealed class DisposeInOrder(List<IDisposable> owned) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var item in owned) item.Dispose();
+            owned.Clear();
         }
     }
 

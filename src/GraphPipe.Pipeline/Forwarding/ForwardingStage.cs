@@ -70,7 +70,7 @@ public sealed class ForwardingStage : IForwardingStage
             return await _inner.InferAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
-        var first = await _inner.InferAsync(new StageRequest(request.InputNames, request.Inputs, _innerOutputs, string.Empty), cancellationToken).ConfigureAwait(false);
+        var first = await _inner.InferAsync(new StageRequest(request.InputNames, request.Inputs, _innerOutputs, string.Empty) { Deadline = request.Deadline }, cancellationToken).ConfigureAwait(false);
         if (!first.IsSuccess)
         {
             return first;
@@ -84,7 +84,7 @@ public sealed class ForwardingStage : IForwardingStage
             var started = Stopwatch.GetTimestamp();
             try
             {
-                second = await next.SendAsync(first.Outputs, request.OutputNames, passOn, cancellationToken).ConfigureAwait(false);
+                second = await next.SendAsync(first.Outputs, request.OutputNames, passOn, request.Deadline, cancellationToken).ConfigureAwait(false);
             }
             catch
             {

@@ -13,6 +13,15 @@ public interface INextStage
 
     /// <summary>Runs the next stage on <paramref name="inputs"/>; the result owns its outputs.</summary>
     ValueTask<StageResult> SendAsync(IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputNames, string config, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="SendAsync(IReadOnlyList{Tensor}, IReadOnlyList{string}, string, CancellationToken)"/>, within
+    /// the request's <paramref name="deadline"/>: a remote next stage is told the time left (the
+    /// <c>GraphPipe-Timeout</c> header), a retrying one retries only while time is left. By default the
+    /// deadline is only enforced through <paramref name="cancellationToken"/>.
+    /// </summary>
+    ValueTask<StageResult> SendAsync(IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputNames, string config, StageDeadline deadline, CancellationToken cancellationToken)
+        => SendAsync(inputs, outputNames, config, cancellationToken);
 }
 
 /// <summary>Turns a next-stage URL named in a request (hybrid sequencing) into a target, or refuses it.</summary>

@@ -11,7 +11,7 @@ public interface IInferenceStage
 
     /// <summary>
     /// Runs the stage. Expected failures (bad input, an unreachable next stage) come back as
-    /// <see cref="StageResult.Failure"/>, not exceptions.
+    /// <see cref="StageResult.Failure(StageErrorKind, string)"/>, not exceptions.
     /// </summary>
     ValueTask<StageResult> InferAsync(StageRequest request, CancellationToken cancellationToken);
 }

@@ -39,6 +39,13 @@ public sealed class StageRequest
         set => _route = value;
     }
 
+    /// <summary>
+    /// When the request must be answered (the smaller of the host's timeout and the caller's remaining
+    /// budget); <see cref="StageDeadline.None"/> when nobody set one. Forwarding passes what is left on;
+    /// retries stay within it.
+    /// </summary>
+    public StageDeadline Deadline { get; set; }
+
     /// <summary>Where decorators record the time they spend (reported in <c>Server-Timing</c>); null when nobody listens.</summary>
     public StageTimings? Timings { get; set; }
 

@@ -127,20 +127,7 @@ internal sealed class GraphPipeEndpoint(RequestBodyReader bodies, StageInvoker i
     }
 
     private static void Record(ServedStage stage, HttpContext context, long started, int requestBytes)
-    {
-        var stageTag = new KeyValuePair<string, object?>(ServingMetrics.StageTag, stage.Name);
-        var status = context.Response.StatusCode;
-        var tags = new TagList
-        {
-            stageTag,
-            { "http.response.status_code", StatusCodeBoxes.Get(status) },
-            { "outcome", status < 400 ? "ok" : status < 500 ? "client_error" : "server_error" },
-        };
-        ServingMetrics.Requests.Add(1, tags);
-        ServingMetrics.Duration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, stageTag);
-        ServingMetrics.RequestBytes.Record(requestBytes, stageTag);
-        ServingMetrics.ResponseBytes.Record(context.Response.ContentLength ?? 0, stageTag);
-    }
+        => ServingMetrics.RecordRequest(stage.Name, context.Response.StatusCode, started, requestBytes, context.Response.ContentLength ?? 0);
 
     private async Task WriteMetadataAsync(HttpContext context, ServedStage stage)
     {

@@ -11,9 +11,8 @@ namespace GraphPipe.Server.Health;
 /// only when <see cref="GraphPipeServerOptions.ReadinessRequiresNextStage"/> says so; otherwise degraded,
 /// which keeps readiness 200 (one slow model must not empty a whole pipeline from its load balancers).
 /// </summary>
-internal sealed class NextStageHealthCheck(StageCatalog catalog, IHttpClientFactory clients, IOptions<GraphPipeServerOptions> options) : IHealthCheck
+internal sealed class NextStageHealthCheck(StageCatalog catalog, IOptions<GraphPipeServerOptions> options) : IHealthCheck
 {
-    public const string HttpClientName = "graphpipe-health";
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -22,16 +21,18 @@ internal sealed class NextStageHealthCheck(StageCatalog catalog, IHttpClientFact
         var failed = new List<string>();
         foreach (var stage in catalog.Stages)
         {
-            if (stage.Stage is not ForwardingStage { Next: GraphPipeNextStage { Endpoint: var next } })
+            if (stage.Stage is not ForwardingStage { Next: GraphPipeNextStage nextStage })
             {
                 continue;
             }
 
+            var next = nextStage.Endpoint;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(ProbeTimeout);
             try
             {
-                await new GraphPipeClient(clients.CreateClient(HttpClientName), next).GetMetadataAsync(timeout.Token).ConfigureAwait(false);
+                // Through the stage's own (balanced) client: any replica answering counts.
+                await nextStage.GetMetadataAsync(timeout.Token).ConfigureAwait(false);
                 data[$"{stage.Name}.next"] = $"{next} ok";
             }
             catch (Exception ex) when (ex is GraphPipeException or OperationCanceledException or HttpRequestException)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace GraphPipe.Server;
@@ -28,4 +29,22 @@ internal static class ServingMetrics
     public static readonly Counter<long> Rejected = Meter.CreateCounter<long>("graphpipe.server.rejected", "{request}", "Requests refused before running: queue full, body too large or too slow");
     public static readonly Histogram<long> RequestBytes = Meter.CreateHistogram("graphpipe.server.request.body.size", "By", "Request body sizes", advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = ByteBuckets.Select(b => (long)b).ToArray() });
     public static readonly Histogram<long> ResponseBytes = Meter.CreateHistogram("graphpipe.server.response.body.size", "By", "Response body sizes", advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = ByteBuckets.Select(b => (long)b).ToArray() });
+
+    /// <summary>Records one answered request (every protocol endpoint calls this once per request).</summary>
+    /// <param name="status">The HTTP status, or for gRPC the HTTP status its outcome corresponds to.</param>
+    /// <param name="started">The <see cref="Stopwatch"/> timestamp the request started at.</param>
+    public static void RecordRequest(string stage, int status, long started, long requestBytes, long responseBytes)
+    {
+        var stageTag = new KeyValuePair<string, object?>(StageTag, stage);
+        var tags = new TagList
+        {
+            stageTag,
+            { "http.response.status_code", StatusCodeBoxes.Get(status) },
+            { "outcome", status < 400 ? "ok" : status < 500 ? "client_error" : "server_error" },
+        };
+        Requests.Add(1, tags);
+        Duration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, stageTag);
+        RequestBytes.Record(requestBytes, stageTag);
+        ResponseBytes.Record(responseBytes, stageTag);
+    }
 }

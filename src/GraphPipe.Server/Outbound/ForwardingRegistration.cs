@@ -1,3 +1,5 @@
+using GraphPipe.Client;
+using GraphPipe.Client.Balancing;
 using GraphPipe.Pipelines;
 using GraphPipe.Server.Serving;
 using GraphPipe.Stages;
@@ -8,8 +10,11 @@ namespace GraphPipe.Server;
 /// <summary>Serving stages that pass their outputs on (server and hybrid sequencing), with their outgoing clients from <see cref="IHttpClientFactory"/>.</summary>
 public static class ForwardingRegistration
 {
-    /// <summary>The named client for the operator's next stage (trusted: any address).</summary>
+    /// <summary>The named client for the operator's next stage (trusted: any address), suffixed <c>:STAGE</c> per stage (balanced over its replicas; its TLS settings and API key).</summary>
     public const string NextClientName = "graphpipe-next";
+
+    /// <summary>The name of <paramref name="stageName"/>'s client for its configured next stage (its TLS settings and API key).</summary>
+    public static string NextClientNameFor(string stageName) => $"{NextClientName}:{stageName}";
 
     /// <summary>
     /// Serves <paramref name="inner"/> under <paramref name="name"/>, forwarding per <paramref name="options"/>:
@@ -33,8 +38,33 @@ public static class ForwardingRegistration
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(options);
         var configClientName = $"graphpipe-config-next:{name}";
-        builder.Services.AddHttpClient(NextClientName, static http => http.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(static () => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        var nextClientName = NextClientNameFor(name);
+        var nextSpec = options.NextEndpoints ?? options.Next?.ToString();
+        EndpointGroup? group = null;
+        if (nextSpec is not null && options.LocalNext is null)
+        {
+            // Parsed now so a bad list fails the start; the host disposes it (its DNS timer) on stop.
+            group = EndpointGroup.Parse(nextSpec, options.Balancing);
+            builder.Services.AddKeyedSingleton(nextClientName, (_, _) => group);
+            // The operator's next stage is trusted (environment proxies apply); one client serves every requester, so no cookie jar.
+            // Its TLS files (CA, client certificate) are read again whenever the factory renews the handler.
+            var next = builder.Services.AddHttpClient(nextClientName, static http => http.Timeout = Timeout.InfiniteTimeSpan)
+                .ConfigurePrimaryHttpMessageHandler(() => options.NextTls.Apply(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), UseCookies = false }));
+            if (options.NextApiKey is { } apiKey)
+            {
+                ApiKeys.Check(apiKey);
+                next.AddHttpMessageHandler(() => new BearerTokenHandler(apiKey));
+            }
+
+            if (options.Balancing.Retry && options.Balancing.MaxRetries > 0)
+            {
+                next.AddHttpMessageHandler(() => BalancingRetry.CreateHandler(options.Balancing)!);
+            }
+
+            next.AddHttpMessageHandler(() => new BalancingHandler([group]));
+        }
+
+        // A next stage named in a request: policy-checked at connect time, no proxy, no cookies (PolicyCheckedHandler); never the key.
         builder.Services.AddHttpClient(configClientName, static http => http.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => options.ConfigPolicy.CreateHandler());
         return builder.Add(new StageRegistration(name, (services, findStage) =>
@@ -47,9 +77,10 @@ public static class ForwardingRegistration
                     ?? throw new InvalidOperationException($"stage '{name}': its next stage '{local}' is not a stage of this host (add it before '{name}')");
                 next = new InProcessNextStage(local, target);
             }
-            else if (options.Next is { } uri)
+            else if (group is not null)
             {
-                next = new GraphPipeNextStage(clients.CreateClient(NextClientName), uri);
+                _ = services.GetRequiredKeyedService<EndpointGroup>(nextClientName);
+                next = new GraphPipeNextStage(clients.CreateClient(nextClientName), group.Address);
             }
 
             var fromConfig = options.AllowNextFromConfig ? new GraphPipeNextStageResolver(clients.CreateClient(configClientName), options.ConfigPolicy) : null;

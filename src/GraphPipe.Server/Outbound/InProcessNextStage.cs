@@ -12,11 +12,19 @@ internal sealed class InProcessNextStage(string name, IInferenceStage stage) : I
     public string Target { get; } = "in-process:" + name;
 
     public ValueTask<StageResult> SendAsync(IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputNames, string config, CancellationToken cancellationToken)
+        => SendAsync(inputs, outputNames, config, StageDeadline.None, cancellationToken);
+
+    /// <summary>The same process, the same deadline: the next stage sees the request's own.</summary>
+    public ValueTask<StageResult> SendAsync(IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputNames, string config, StageDeadline deadline, CancellationToken cancellationToken)
     {
         var bound = RequestBinder.Bind(new InferRequest { Inputs = inputs, OutputNames = outputNames, Config = config }, stage.Metadata, [], [], out var error,
             passThroughOutputs: stage is IForwardingStage forwarding && forwarding.WillForward(PipelineRoute.Parse(config)));
-        return bound is null
-            ? ValueTask.FromResult(StageResult.Failure(error!.Kind, $"next stage {name}: {error.Message}"))
-            : stage.InferAsync(bound, cancellationToken);
+        if (bound is null)
+        {
+            return ValueTask.FromResult(StageResult.Failure(error!.Kind, $"next stage {name}: {error.Message}"));
+        }
+
+        bound.Deadline = deadline;
+        return stage.InferAsync(bound, cancellationToken);
     }
 }

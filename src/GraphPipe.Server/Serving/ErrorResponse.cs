@@ -16,6 +16,11 @@ internal static class ErrorResponse
         return WriteTextAsync(context, StatusCodes.Status413PayloadTooLarge, $"[{stageName}] request body of {what} exceeds the limit of {max} bytes (MaxRequestBytes)");
     }
 
+    /// <summary>
+    /// Writes the error as plain text, or as <c>{"error": "..."}</c> when the endpoint marked the request
+    /// with <see cref="JsonErrors"/> (the Open Inference Protocol's form), so the host's own errors (413,
+    /// 408) take each protocol's form without a second copy of the code that raises them.
+    /// </summary>
     public static Task WriteTextAsync(HttpContext context, int status, string message)
     {
         if (context.Response.HasStarted)
@@ -24,6 +29,14 @@ internal static class ErrorResponse
         }
 
         context.Response.StatusCode = status;
+        if (context.Features.Get<JsonErrors>() is not null)
+        {
+            var json = JsonErrors.Encode(message);
+            context.Response.ContentType = JsonErrors.ContentType;
+            context.Response.ContentLength = json.Length;
+            return context.Response.Body.WriteAsync(json, context.RequestAborted).AsTask();
+        }
+
         context.Response.ContentType = TextPlain;
         return context.Response.WriteAsync(message, Encoding.UTF8, context.RequestAborted);
     }

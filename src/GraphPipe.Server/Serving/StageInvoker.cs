@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using GraphPipe.Client;
 using GraphPipe.Stages;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -11,16 +12,33 @@ namespace GraphPipe.Server.Serving;
 /// stage run with its span and metrics, and exceptions turned into errors that name the stage. Protocol
 /// endpoints decode before it and encode after it.
 /// </summary>
+/// <remarks>
+/// The deadline is the smaller of <see cref="GraphPipeServerOptions.RequestTimeout"/> and the caller's
+/// remaining budget in <see cref="GraphPipeTimeoutHeader"/>; it is set on <see cref="StageRequest.Deadline"/>
+/// so that forwarding passes what is left on and retries stay within it.
+/// </remarks>
 internal sealed class StageInvoker(IOptions<GraphPipeServerOptions> options, TimeProvider time, RejectionLog rejections, ILogger<StageInvoker> logger)
 {
     private readonly GraphPipeServerOptions _options = options.Value;
 
-    public async ValueTask<StageOutcome> InvokeAsync(ServedStage stage, StageRequest request, HttpContext context)
+    /// <param name="callDeadline">Time left by the caller's own deadline (a gRPC deadline), when it has one; the shorter of it and <see cref="GraphPipeServerOptions.RequestTimeout"/> applies.</param>
+    public async ValueTask<StageOutcome> InvokeAsync(ServedStage stage, StageRequest request, HttpContext context, TimeSpan? callDeadline = null)
     {
         var stageTag = new KeyValuePair<string, object?>(ServingMetrics.StageTag, stage.Name);
-        using var deadline = _options.RequestTimeout == Timeout.InfiniteTimeSpan
+        if (!TryGetBudget(context, callDeadline, out var budget, out var budgetError))
+        {
+            return new(null, budgetError, default, default);
+        }
+
+        if (budget.Time == TimeSpan.Zero)
+        {
+            return new(null, new StageError(StageErrorKind.Timeout, $"did not start within {budget}: no time left"), default, default);
+        }
+
+        request.Deadline = StageDeadline.After(budget.Time, time);
+        using var deadline = budget.Time == Timeout.InfiniteTimeSpan
             ? new CancellationTokenSource()
-            : new CancellationTokenSource(_options.RequestTimeout, time);
+            : new CancellationTokenSource(budget.Time, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, context.RequestAborted);
         var token = linked.Token;
 
@@ -33,7 +51,7 @@ internal sealed class StageInvoker(IOptions<GraphPipeServerOptions> options, Tim
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
-            return new(null, new StageError(StageErrorKind.Timeout, $"did not start within {_options.RequestTimeout.TotalSeconds:0.###} s: {stage.MaxRunning} requests running and the queue full"), time.GetElapsedTime(queueStart), default);
+            return new(null, new StageError(StageErrorKind.Timeout, $"did not start within {budget}: {stage.MaxRunning} requests running and the queue full"), time.GetElapsedTime(queueStart), default);
         }
         catch (OperationCanceledException)
         {
@@ -77,7 +95,7 @@ internal sealed class StageInvoker(IOptions<GraphPipeServerOptions> options, Tim
             catch (OperationCanceledException) when (deadline.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
             {
                 span?.SetStatus(ActivityStatusCode.Error, "timeout");
-                return new(null, new StageError(StageErrorKind.Timeout, $"did not finish within {_options.RequestTimeout.TotalSeconds:0.###} s"), queued, time.GetElapsedTime(runStart));
+                return new(null, new StageError(StageErrorKind.Timeout, $"did not finish within {budget}"), queued, time.GetElapsedTime(runStart));
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
             {
@@ -99,5 +117,43 @@ internal sealed class StageInvoker(IOptions<GraphPipeServerOptions> options, Tim
         }
     }
 
+    /// <summary>
+    /// The request's budget: the smallest of the host's timeout, the caller's remaining budget in
+    /// <see cref="GraphPipeTimeoutHeader"/> and the call's own deadline (gRPC); false for a malformed header.
+    /// </summary>
+    private bool TryGetBudget(HttpContext context, TimeSpan? callDeadline, out Budget budget, out StageError? error)
+    {
+        budget = new Budget(_options.RequestTimeout, null);
+        error = null;
+        if (context.Request.Headers.TryGetValue(GraphPipeTimeoutHeader.Name, out var values))
+        {
+            if (values.Count != 1 || !GraphPipeTimeoutHeader.TryParse(values[0], out var caller))
+            {
+                error = new StageError(StageErrorKind.InvalidInput, $"header {GraphPipeTimeoutHeader.Name}: '{Echo.Name(values.ToString())}' is not a budget (expected one value of 1 to 8 digits, in milliseconds)");
+                return false;
+            }
+
+            budget = budget.Min(caller, GraphPipeTimeoutHeader.Name);
+        }
+
+        if (callDeadline is { } callLeft)
+        {
+            budget = budget.Min(callLeft > TimeSpan.Zero ? callLeft : TimeSpan.Zero, "the call's deadline");
+        }
+
+        return true;
+    }
+
     private static string Bounded(string message) => message.Length <= 300 ? message : string.Concat(message.AsSpan(0, 300), "...");
+
+    /// <summary>A request's time and where it comes from (null: the host's RequestTimeout).</summary>
+    private readonly record struct Budget(TimeSpan Time, string? Source)
+    {
+        public Budget Min(TimeSpan time, string source)
+            => Time == Timeout.InfiniteTimeSpan || time < Time ? new Budget(time, source) : this;
+
+        public override string ToString() => Source is null
+            ? $"{Time.TotalSeconds:0.###} s (RequestTimeout)"
+            : $"the caller's budget of {Time.TotalSeconds:0.###} s ({Source})";
+    }
 }

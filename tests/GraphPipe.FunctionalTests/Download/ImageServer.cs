@@ -55,8 +55,20 @@ internal sealed class ImageServer : IAsyncDisposable
     /// <summary>Requests received so far, any route.</summary>
     public int Requests => Volatile.Read(ref _requests);
 
-    /// <summary>How long /counted/ holds each request, so that concurrent downloads overlap.</summary>
-    public TimeSpan CountedDelay { get; set; } = TimeSpan.FromMilliseconds(150);
+    /// <summary>
+    /// How many /counted/ requests must be in flight at once before any is answered: the first ones wait for
+    /// each other (up to <see cref="GateTimeout"/>), so a test sees that many overlap without racing a clock.
+    /// Once reached, later requests pass the gate at once. 0: no gate.
+    /// </summary>
+    public int CountedGate { get; set; }
+
+    /// <summary>The longest a /counted/ request waits at the gate; then it is answered anyway (and the test's count shows the gate was never reached).</summary>
+    public TimeSpan GateTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long /counted/ holds each request after the gate, so that a download beyond a limit would still be in flight when the next arrives.</summary>
+    public TimeSpan CountedDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    private readonly TaskCompletionSource _gateReached = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The URL of <paramref name="path"/> by address.</summary>
     public string Url(string path) => $"http://{Host}:{Port}/{path}";
@@ -168,6 +180,14 @@ internal sealed class ImageServer : IAsyncDisposable
                     try
                     {
                         UpdateMax(now);
+                        if (CountedGate > 0 && now >= CountedGate) _gateReached.TrySetResult();
+                        if (CountedGate > 0)
+                        {
+                            // A timeout here is not an error: the response goes out and MaxInFlight tells the test.
+                            await Task.WhenAny(_gateReached.Task, Task.Delay(GateTimeout, aborted)).ConfigureAwait(false);
+                            aborted.ThrowIfCancellationRequested();
+                        }
+
                         await Task.Delay(CountedDelay, aborted);
                         await WriteAsync(response, "image/jpeg", ImageBytes(Int(arg)), aborted);
                     }

@@ -78,6 +78,39 @@ public sealed class FixedBatchServingTests
         Assert.Equal([11f, 22, 33, 44, 55, 66], s.ToArray<float>());
     }
 
+    /// <summary>
+    /// Inputs of different row sizes (float32 [1,3] is 12 bytes a row, int64 [1,1] is 8): each row of each
+    /// input is found at its own offset. Expected values are computed here, row by row.
+    /// </summary>
+    [Fact]
+    public async Task Infer_BatchOneModelWithInputsOfDifferentRowSizes_EachInputSplitAtItsOwnRowSize()
+    {
+        await using var server = await LoopbackServer.StartOnnxAsync("fixed_batch_mixed.onnx").WaitAsync(Limits.Step, Ct);
+        const int rows = 4;
+        float[] a = [1, 2, 3, 10, 20, 30, 100, 200, 300, -1, -2, -3];
+        long[] k = [7, -40, 1_000_003, 5];
+
+        var response = await server.Client.InferAsync(
+            new InferRequest { Inputs = [Tensor.Create<float>(a, rows, 3), Tensor.Create<long>(k, rows, 1)] }, Ct).WaitAsync(Limits.Step, Ct);
+
+        Assert.Equal(2, response.Outputs.Count);
+        var s = response.Outputs[0];
+        var kx3 = response.Outputs[1];
+        Assert.Equal([(long)rows, 3], s.Shape);
+        Assert.Equal([(long)rows, 1], kx3.Shape);
+        var sums = s.ToArray<float>();
+        var triples = kx3.ToArray<long>();
+        for (var row = 0; row < rows; row++)
+        {
+            for (var col = 0; col < 3; col++)
+            {
+                Assert.Equal(a[(row * 3) + col] + (float)k[row], sums[(row * 3) + col]);
+            }
+
+            Assert.Equal(k[row] * 3, triples[row]);
+        }
+    }
+
     [Fact]
     public async Task Infer_TwoInputBatchOneModelGivenDifferentRowCounts_Returns400NamingBothShapes()
     {

@@ -13,12 +13,15 @@ public sealed class PreprocessDecoderTests
         return output;
     }
 
+    private const string TurboJpegLibrary = "/usr/lib/x86_64-linux-gnu/libturbojpeg.so.0";
+
     [Fact]
-    public void TurboJpeg_OnThisMachine_IsAvailable()
+    public void TurboJpeg_OnThisMachine_IsUsedWhenInstalled()
     {
-        // The Debian package libturbojpeg0 is part of the build image; without it the fast path is untested.
-        Assert.True(File.Exists("/usr/lib/x86_64-linux-gnu/libturbojpeg.so.0") == ImagePreprocessor.UsesTurboJpeg,
-            $"libturbojpeg present: {File.Exists("/usr/lib/x86_64-linux-gnu/libturbojpeg.so.0")}, used: {ImagePreprocessor.UsesTurboJpeg}");
+        // Without the Debian package libturbojpeg0 (or with GP_DISABLE_TURBOJPEG) there is nothing to check: skip, never pass.
+        Assert.SkipUnless(File.Exists(TurboJpegLibrary), $"libturbojpeg0 is not installed ({TurboJpegLibrary} is missing; .ci/run installs it)");
+        Assert.SkipWhen(Environment.GetEnvironmentVariable("GP_DISABLE_TURBOJPEG") is "1" or "true", "GP_DISABLE_TURBOJPEG turns libturbojpeg off");
+        Assert.True(ImagePreprocessor.UsesTurboJpeg, $"{TurboJpegLibrary} is installed but the preprocessor does not load it");
     }
 
     [Theory]
@@ -28,6 +31,8 @@ public sealed class PreprocessDecoderTests
     [InlineData("camera-gray-512.jpg", "vgg")]
     public void Preprocess_SameJpegThroughTurboJpegAndSkia_GivesNearIdenticalTensors(string photo, string profile)
     {
+        // Without libturbojpeg, Auto is Skia too and the comparison would compare Skia with itself.
+        Assert.SkipUnless(ImagePreprocessor.UsesTurboJpeg, "libturbojpeg is not available (Debian libturbojpeg0; .ci/run installs it)");
         var p = PreprocessProfile.Get(profile);
         var jpeg = ReadPhoto(photo);
 

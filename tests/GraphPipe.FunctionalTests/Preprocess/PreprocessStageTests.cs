@@ -74,13 +74,23 @@ public sealed class PreprocessStageTests
     public async Task InferAsync_RepeatedRequests_ReuseReturnedBuffersWithoutCorruption()
     {
         var stage = new ImagePreprocessorStage(new ImagePreprocessorOptions { MaxDegreeOfParallelism = 2 });
-        var png = SmallPng();
-        var expected = TestImages.Run(png, stage.Profile);
+        // Two different images, their order swapped every request: a stale or shared buffer shows in either half.
+        var first = SmallPng();
+        using var other = Quadrants(37, 23, 11, 17);
+        var second = Png(other);
+        var expectedFirst = TestImages.Run(first, stage.Profile);
+        var expectedSecond = TestImages.Run(second, stage.Profile);
+        Assert.False(expectedFirst.AsSpan().SequenceEqual(expectedSecond), "the two test images must preprocess differently");
 
         for (var i = 0; i < 20; i++)
         {
-            using var result = await stage.InferAsync(Request(png, png), Ct);
-            Assert.True(result.Outputs[0].AsSpan<float>()[expected.Length..].SequenceEqual(expected));
+            var swapped = i % 2 == 1;
+            using var result = await stage.InferAsync(swapped ? Request(second, first) : Request(first, second), Ct);
+            Assert.True(result.IsSuccess, result.Error?.Message);
+            var values = result.Outputs[0].AsSpan<float>();
+            Assert.Equal(2 * expectedFirst.Length, values.Length);
+            Assert.True(values[..expectedFirst.Length].SequenceEqual(swapped ? expectedSecond : expectedFirst), $"request {i}: image 0 differs");
+            Assert.True(values[expectedFirst.Length..].SequenceEqual(swapped ? expectedFirst : expectedSecond), $"request {i}: image 1 differs");
         }
     }
 
@@ -257,6 +267,8 @@ public sealed class PreprocessStageTests
         using var result = await stage.InferAsync(Request(Png(image)), Ct);
 
         Assert.True(result.IsSuccess, result.Error?.Message);
-        Assert.All(result.Outputs[0].ToArray<float>().Chunk(224 * 224).Select(c => c.Distinct().Single()), v => Assert.Contains(v, new[] { 9f, 8f, 7f }));
+        // resnet18: RGB planes (NCHW), raw 0..255: plane 0 is all red, plane 1 all green, plane 2 all blue.
+        var planes = result.Outputs[0].ToArray<float>().Chunk(224 * 224).ToArray();
+        Assert.Equal([9f, 8f, 7f], planes.Select(c => c.Distinct().Single()));
     }
 }

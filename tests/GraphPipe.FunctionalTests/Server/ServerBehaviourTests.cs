@@ -27,7 +27,7 @@ public sealed class ServerBehaviourTests
         var response = await RawHttp.PostAsync(server.Http, server.Address, RawHttp.Encode(new InferRequest { Inputs = [SmallInput()] }), Ct).WaitAsync(Limits.Step, Ct);
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.Status);
-        Assert.Equal("[slow] did not finish within 0.2 s", response.Text);
+        Assert.Equal("[slow] did not finish within 0.2 s (RequestTimeout)", response.Text);
         Assert.True(cancelled.Task.IsCompleted, "the stage's token was not cancelled");
     }
 

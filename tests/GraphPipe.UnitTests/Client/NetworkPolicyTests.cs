@@ -37,4 +37,48 @@ public sealed class NetworkPolicyTests
     [InlineData("2001:4860:4860::8888", null)]
     public void Classify_Address_GivesItsClass(string address, string? expected)
         => Assert.Equal(expected, NetworkPolicy.Classify(IPAddress.Parse(address)));
+
+    /// <summary>
+    /// IPv6 forms that carry an IPv4 address: each is classified by the address it carries (a NAT64
+    /// gateway, a 6to4 relay or an old dual stack would deliver it there), and public ones stay public.
+    /// </summary>
+    [Theory]
+    // NAT64 well-known prefix 64:ff9b::/96 (RFC 6052)
+    [InlineData("64:ff9b::a9fe:a9fe", "cloud metadata")]
+    [InlineData("64:ff9b::169.254.169.254", "cloud metadata")]
+    [InlineData("64:ff9b::a00:1", "private")]
+    [InlineData("64:ff9b::7f00:1", "loopback")]
+    [InlineData("64:ff9b::808:808", null)]
+    // NAT64 local-use prefix 64:ff9b:1::/48 (RFC 8215): operator-defined mapping, the v4 in the last 32 bits at /96
+    [InlineData("64:ff9b:1::a9fe:a9fe", "cloud metadata")]
+    [InlineData("64:ff9b:1:ffff::c0a8:101", "private")]
+    [InlineData("64:ff9b:1::808:808", "NAT64 local-use")]
+    // IPv4-compatible ::a.b.c.d (deprecated, RFC 4291)
+    [InlineData("::a9fe:a9fe", "cloud metadata")]
+    [InlineData("::7f00:1", "loopback")]
+    [InlineData("::10.1.2.3", "private")]
+    [InlineData("::808:808", null)]
+    // IPv4-translated ::ffff:0:a.b.c.d (SIIT, RFC 2765)
+    [InlineData("::ffff:0:a9fe:a9fe", "cloud metadata")]
+    [InlineData("::ffff:0:7f00:1", "loopback")]
+    [InlineData("::ffff:0:808:808", null)]
+    // 6to4 2002:V4ADDR::/48 (RFC 3056): the v4 in bits 16..48
+    [InlineData("2002:a9fe:a9fe::1", "cloud metadata")]
+    [InlineData("2002:c0a8:101::", "private")]
+    [InlineData("2002:7f00:1::1", "loopback")]
+    [InlineData("2002:808:808::1", null)]
+    // Teredo 2001:0::/32 (RFC 4380): server v4 in bits 32..64, client v4 in the last 32 bits XOR 0xffffffff
+    [InlineData("2001:0:a9fe:a9fe::", "Teredo")]
+    [InlineData("2001:0:808:808:0:0:5601:5601", "Teredo")]
+    [InlineData("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo")]
+    public void Classify_Ipv6EmbeddingIpv4_ClassifiedByTheEmbeddedAddress(string address, string? expected)
+        => Assert.Equal(expected, NetworkPolicy.Classify(IPAddress.Parse(address)));
+
+    [Theory]
+    [InlineData("http://[64:ff9b::a9fe:a9fe]/latest/meta-data/")]
+    [InlineData("http://[::a9fe:a9fe]/")]
+    [InlineData("http://[2002:a9fe:a9fe::1]/")]
+    [InlineData("http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/")]
+    public void CheckUri_Ipv6LiteralEmbeddingIpv4_Refused(string url)
+        => Assert.NotNull(new NetworkPolicy().CheckUri(new Uri(url)));
 }
