@@ -15,6 +15,7 @@ internal static class SuiteRows
         new PreprocessRows(),
         new PipelineRows(),
         new BatchingRows(),
+        new CacheRows(),
     ];
 }
 
