@@ -25,13 +25,13 @@ public sealed class GraphPipeNextStage : INextStage
     public Task<StageMetadata> GetMetadataAsync(CancellationToken cancellationToken) => _client.GetMetadataAsync(cancellationToken);
 
     /// <summary>The most kept back from the budget passed on, for the next stage's answer to travel back.</summary>
-    public static readonly TimeSpan MaxReserve = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan MaxReserve = TimeSpan.FromMilliseconds(250);
 
     public ValueTask<StageResult> SendAsync(IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputNames, string config, CancellationToken cancellationToken)
         => SendAsync(inputs, outputNames, config, StageDeadline.None, cancellationToken);
 
     /// <summary>
-    /// Sends the next stage the time left minus a reserve (a tenth, at most <see cref="MaxReserve"/>) in
+    /// Sends the next stage the time left minus a reserve (a fifth, at most <see cref="MaxReserve"/>) in
     /// <c>GraphPipe-Timeout</c>, so that a stage that runs out answers before this hop's own deadline
     /// passes and the 504 names it.
     /// </summary>
@@ -43,7 +43,7 @@ public sealed class GraphPipeNextStage : INextStage
             if (deadline.IsSet)
             {
                 var remaining = deadline.Remaining;
-                budget = remaining - TimeSpan.FromTicks(Math.Min(remaining.Ticks / 10, MaxReserve.Ticks));
+                budget = remaining - TimeSpan.FromTicks(Math.Min(remaining.Ticks / 5, MaxReserve.Ticks));
             }
 
             var response = await _client.InferAsync(new InferRequest { Config = config, Inputs = inputs, OutputNames = outputNames }, budget, cancellationToken).ConfigureAwait(false);
