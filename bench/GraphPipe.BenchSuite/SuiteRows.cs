@@ -16,6 +16,7 @@ internal static class SuiteRows
         new PipelineRows(),
         new BatchingRows(),
         new ReplicaRows(),
+        new CacheRows(),
     ];
 }
 

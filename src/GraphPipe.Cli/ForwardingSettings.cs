@@ -47,8 +47,8 @@ internal sealed class ForwardingSettings
         NextAuth.AddTo(command);
     }
 
-    /// <summary>Adds <paramref name="stage"/> (owned by the caller) forwarding to <c>--next</c> only (see <see cref="AddNextOnlyTo"/>).</summary>
-    public void AddNextOnlyStage(GraphPipeServingBuilder serving, ParseResult parse, string name, IInferenceStage stage)
+    /// <summary>Adds <paramref name="stage"/> forwarding to <c>--next</c> only (see <see cref="AddNextOnlyTo"/>).</summary>
+    public void AddNextOnlyStage(GraphPipeServingBuilder serving, ParseResult parse, string name, Func<IServiceProvider, IInferenceStage> stage, bool isDefault)
     {
         var balancing = Balancing.Options(parse);
         var tls = NextAuth.Tls(parse);
@@ -60,7 +60,7 @@ internal sealed class ForwardingSettings
             AllowNextFromConfig = false,
             NextTls = tls,
             NextApiKey = NextAuth.ApiKey(parse),
-        });
+        }, isDefault);
     }
 
     /// <summary>Adds <paramref name="stage"/> to the host, forwarding per these settings (outgoing clients from the host's IHttpClientFactory).</summary>

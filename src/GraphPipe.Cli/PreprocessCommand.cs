@@ -18,6 +18,7 @@ internal static class PreprocessCommand
     {
         var settings = new ServerSettings(DefaultListen);
         var forwarding = new ForwardingSettings();
+        var cache = new CacheSettings();
         var profile = CliOptions.Env("--profile", "GP_PROFILE", $"Preprocess profile: {string.Join(", ", PreprocessProfile.Names)}", "resnet18");
         var size = CliOptions.EnvString("--size", "GP_SIZE", "Output size WxH or N (square); overrides the profile", null);
         var channelOrder = CliOptions.EnvString("--channel-order", "GP_CHANNEL_ORDER", "rgb or bgr; overrides the profile", null);
@@ -39,6 +40,7 @@ internal static class PreprocessCommand
         };
         settings.AddTo(command);
         forwarding.AddTo(command);
+        cache.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             PreprocessProfile chosen;
@@ -80,7 +82,10 @@ internal static class PreprocessCommand
 
             var stageName = parse.GetValue(name)!;
             await using var app = settings.Build(parse, stageName, serving =>
-                forwarding.AddStage(serving, parse, stageName, sp => new ImagePreprocessorStage(options, sp.GetService<ILogger<ImagePreprocessorStage>>())));
+            {
+                cache.Register(parse, serving.Services);
+                forwarding.AddStage(serving, parse, stageName, sp => CacheSettings.Wrap(sp, new ImagePreprocessorStage(options, sp.GetService<ILogger<ImagePreprocessorStage>>())));
+            });
             return await ServerSettings.RunAsync(app, ct).ConfigureAwait(false);
         });
         return command;

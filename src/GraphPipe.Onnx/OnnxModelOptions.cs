@@ -11,6 +11,9 @@ public sealed class OnnxModelOptions
     /// <summary>Name reported in metadata; defaults to the file name without extension.</summary>
     public string? Name { get; set; }
 
+    /// <summary>Version reported in metadata (a model repository's version directory); defaults to the model's own version, else 1.</summary>
+    public string? Version { get; set; }
+
     /// <summary>Threads each session uses inside one operator; 0 lets ONNX Runtime choose (one per core).</summary>
     [Range(0, 1024)]
     public int IntraOpThreads { get; set; }

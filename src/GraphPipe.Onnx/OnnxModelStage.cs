@@ -91,7 +91,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         Metadata = new StageMetadata
         {
             Name = options.Name ?? Path.GetFileNameWithoutExtension(options.ModelPath),
-            Version = modelMetadata.Version is > 0 and < long.MaxValue ? modelMetadata.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) : "1",
+            Version = options.Version ?? (modelMetadata.Version is > 0 and < long.MaxValue ? modelMetadata.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) : "1"),
             Server = "graphpipe-dotnet onnx",
             Description = string.IsNullOrEmpty(modelMetadata.Description) ? $"ONNX model {Path.GetFileName(options.ModelPath)} ({modelMetadata.ProducerName})" : modelMetadata.Description,
             Inputs = inputs,

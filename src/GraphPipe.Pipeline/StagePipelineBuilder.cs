@@ -33,6 +33,9 @@ public sealed class StagePipelineBuilder
     public StagePipelineBuilder AddForwarding(INextStage? next, INextStageResolver? fromConfig)
         => Add(inner => new ForwardingStage(inner, next, fromConfig));
 
+    /// <summary>Answers repeated requests from <paramref name="store"/> without running what was added before (see <see cref="Caching.CachingStage"/>).</summary>
+    public StagePipelineBuilder AddResponseCache(Caching.IResponseCacheStore store, string? scope = null)
+        => Add(inner => new Caching.CachingStage(inner, store, scope));
     /// <summary>
     /// Merges concurrent requests into batched runs of what has been added so far (see <see cref="BatchingStage"/>);
     /// add it first, right around the model. The caller disposes the <see cref="BatchingStage"/> (from <paramref name="added"/>) after the last request.

@@ -94,6 +94,16 @@ public static class GraphPipeServerExtensions
         foreach (var stage in catalog.Stages)
         {
             endpoints.Map("/" + stage.Name, context => endpoint.HandleAsync(context, stage));
+            if (stage.Stage is GraphPipe.Reloading.IVersionedStage versioned)
+            {
+                endpoints.Map("/" + stage.Name + "/versions/{version}", context =>
+                {
+                    var version = (string)context.Request.RouteValues["version"]!;
+                    return stage.ForVersion(version) is { } served
+                        ? endpoint.HandleAsync(context, served)
+                        : ErrorResponse.WriteTextAsync(context, StatusCodes.Status404NotFound, $"[{stage.Name}] no version '{version}' (versions: {string.Join(", ", versioned.Versions)})");
+                });
+            }
         }
 
         var fallback = catalog.Default;

@@ -8,4 +8,7 @@ public sealed class StageTimings
 {
     /// <summary>Time spent calling the next stage (server or hybrid sequencing), if any.</summary>
     public TimeSpan? Next { get; set; }
+
+    /// <summary>Time spent answering from the response cache, on a hit.</summary>
+    public TimeSpan? Cache { get; set; }
 }

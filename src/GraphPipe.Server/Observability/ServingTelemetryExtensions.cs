@@ -22,7 +22,7 @@ public static class ServingTelemetryExtensions
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName))
             .WithMetrics(metrics => metrics
-                .AddMeter(ServingMetrics.MeterName, ForwardingTelemetry.MeterName)
+                .AddMeter(ServingMetrics.MeterName, ForwardingTelemetry.MeterName, GraphPipe.Caching.CacheTelemetry.MeterName, ModelReloadMeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddPrometheusExporter());
         if (OtlpConfigured())
@@ -36,6 +36,9 @@ public static class ServingTelemetryExtensions
 
         return builder;
     }
+
+    /// <summary>The meter of model hot reload (<c>GraphPipe.Onnx</c>'s repository), named here so this host need not reference ONNX Runtime.</summary>
+    private const string ModelReloadMeterName = "GraphPipe.Models";
 
     internal static bool MapMetrics(IEndpointRouteBuilder endpoints)
     {

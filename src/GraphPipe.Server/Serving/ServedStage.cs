@@ -9,6 +9,8 @@ internal sealed class ServedStage : IDisposable
 {
     private readonly ConcurrencyLimiter _admission;
     private readonly IForwardingStage? _forwarding;
+    private readonly bool _ownsAdmission = true;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ServedStage> _versions = new(StringComparer.Ordinal);
     private int _running;
     private int _queued;
 
@@ -27,6 +29,41 @@ internal sealed class ServedStage : IDisposable
             QueueLimit = options.MaxQueuedRequests,
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
         });
+    }
+
+    /// <summary>One version of a versioned stage, served as <c>{name}/versions/{version}</c>; it shares this stage's admission.</summary>
+    private ServedStage(ServedStage parent, string version, IInferenceStage stage)
+    {
+        Name = $"{parent.Name}/versions/{version}";
+        Stage = stage;
+        _forwarding = stage as IForwardingStage;
+        DefaultInputs = parent.DefaultInputs;
+        DefaultOutputs = parent.DefaultOutputs;
+        MaxRunning = parent.MaxRunning;
+        QueueLimit = parent.QueueLimit;
+        _admission = parent._admission;
+        _ownsAdmission = false;
+    }
+
+    /// <summary>
+    /// The served form of one version of a versioned stage (a model of a repository), or null when the stage
+    /// has no such version now. Built once per version and kept while the version's stage stays the same.
+    /// </summary>
+    public ServedStage? ForVersion(string version)
+    {
+        if (Stage is not GraphPipe.Reloading.IVersionedStage versioned || versioned.FindVersion(version) is not { } stage)
+        {
+            return null;
+        }
+
+        if (_versions.TryGetValue(version, out var served) && ReferenceEquals(served.Stage, stage))
+        {
+            return served;
+        }
+
+        served = new ServedStage(this, version, stage);
+        _versions[version] = served;
+        return served;
     }
 
     /// <summary>The name in paths, metrics, traces and error messages.</summary>
@@ -70,5 +107,11 @@ internal sealed class ServedStage : IDisposable
 
     public void ExitRun() => Interlocked.Decrement(ref _running);
 
-    public void Dispose() => _admission.Dispose();
+    public void Dispose()
+    {
+        if (_ownsAdmission)
+        {
+            _admission.Dispose();
+        }
+    }
 }

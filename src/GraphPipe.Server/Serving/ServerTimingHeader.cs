@@ -18,6 +18,11 @@ internal static class ServerTimingHeader
             Append(text, "next", next);
         }
 
+        if (timings?.Cache is { } cache)
+        {
+            Append(text, "cache", cache);
+        }
+
         return text.ToString();
     }
 

@@ -1,0 +1,177 @@
+using System.Net;
+using System.Text.Json;
+using GraphPipe.Client;
+using GraphPipe.Onnx;
+using GraphPipe.Onnx.Repository;
+using GraphPipe.Server;
+using GraphPipe.Tests;
+
+namespace GraphPipe.FunctionalTests.Onnx;
+
+/// <summary>
+/// Several models with versions on one host, laid out like Triton's repository, and hot reload under load:
+/// a replaced file or a new version is swapped in with no request failing, a broken file leaves the old one serving.
+/// </summary>
+[Collection(nameof(ModelRepositoryTests))]
+[CollectionDefinition(nameof(ModelRepositoryTests), DisableParallelization = true)]
+public sealed class ModelRepositoryTests : IDisposable
+{
+    // add_mul: y = 2x + 1; fixed_batch: y = relu(x). Both take float32 [1,4] and answer [1,4].
+    private static readonly float[] X = [-1f, 0.5f, 2f, -3f];
+    private static readonly float[] AddMul = [-1f, 2f, 5f, -5f];
+    private static readonly float[] Relu = [0f, 0.5f, 2f, 0f];
+
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("graphpipe-repo-");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _root.Delete(recursive: true);
+
+    private void Put(string model, int version, string testModel)
+    {
+        var directory = Directory.CreateDirectory(Path.Combine(_root.FullName, model, version.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var target = Path.Combine(directory.FullName, ModelRepository.ModelFileName);
+        // Copied aside, then renamed over the old file: what a deployment should do, so no one reads half a file.
+        var temporary = target + ".tmp";
+        File.Copy(TestModels.Path(testModel), temporary, overwrite: true);
+        File.Move(temporary, target, overwrite: true);
+    }
+
+    private ModelRepository Open(LogLines? log = null)
+    {
+        var repository = new ModelRepository(ModelSource.FromRepository(_root.FullName),
+            new ModelRepositoryOptions { Session = new OnnxModelOptions { IntraOpThreads = 1 }, PollInterval = TimeSpan.FromMilliseconds(100), SettleDelay = TimeSpan.FromMilliseconds(20) });
+        repository.StartWatching(TimeProvider.System, log);
+        return repository;
+    }
+
+    private static Task<GraphPipeStageHost> ServeAsync(ModelRepository repository)
+        => GraphPipeStageHost.StartAsync(serving =>
+        {
+            foreach (var model in repository.Models)
+            {
+                serving.AddStage(model.Name, model);
+            }
+        }, cancellationToken: Ct);
+
+    private static async Task<(string Name, string Version)> MetadataAsync(HttpClient http, Uri uri)
+    {
+        using var json = JsonDocument.Parse(await http.GetStringAsync(uri, Ct).WaitAsync(Limits.Step, Ct));
+        return (json.RootElement.GetProperty("name").GetString()!, json.RootElement.GetProperty("version").GetString()!);
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Limits.Step;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
+            await Task.Delay(50, Ct);
+        }
+    }
+
+    [Fact]
+    public async Task Serve_Repository_EachModelAndVersionAtItsPathWithNameAndVersionInMetadata()
+    {
+        Put("addmul", 1, "add_mul.onnx");
+        Put("addmul", 2, "add_mul.onnx");
+        Put("relu", 3, "fixed_batch.onnx");
+        using var repository = Open();
+        await using var host = await ServeAsync(repository);
+        using var http = new HttpClient();
+
+        Assert.Equal(("addmul", "2"), await MetadataAsync(http, host.Address));
+        Assert.Equal(("addmul", "2"), await MetadataAsync(http, new Uri(host.Address, "addmul")));
+        Assert.Equal(("addmul", "1"), await MetadataAsync(http, new Uri(host.Address, "addmul/versions/1")));
+        Assert.Equal(("relu", "3"), await MetadataAsync(http, new Uri(host.Address, "relu/versions/3")));
+        Assert.Equal(Relu, await new GraphPipeClient(http, new Uri(host.Address, "relu")).InferFloatsAsync(X, [1, 4], cancellationToken: Ct));
+        Assert.Equal(AddMul, await new GraphPipeClient(http, new Uri(host.Address, "addmul/versions/1")).InferFloatsAsync(X, [1, 4], cancellationToken: Ct));
+        var missing = await RawHttp.SendAsync(http, new HttpRequestMessage(HttpMethod.Get, new Uri(host.Address, "addmul/versions/9")), Ct);
+        Assert.Equal(HttpStatusCode.NotFound, missing.Status);
+        Assert.Contains("versions: 1, 2", missing.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Reload_FileReplacedUnderSteadyLoad_NoRequestFailsAndTheNewModelTakesOver()
+    {
+        Put("m", 1, "add_mul.onnx");
+        using var repository = Open();
+        await using var host = await ServeAsync(repository);
+        using var http = new HttpClient();
+        var client = new GraphPipeClient(http, new Uri(host.Address, "m"));
+        using var reloads = new MetricRecorder(ModelReloadTelemetry.MeterName, "graphpipe.model.reloads", "outcome");
+        var failures = new List<string>();
+        var answers = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var sawNew = 0;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        stop.CancelAfter(Limits.Step);
+
+        async Task ClientLoopAsync()
+        {
+            var seenNew = false;
+            while (!seenNew && !stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var y = await client.InferFloatsAsync(X, [1, 4], cancellationToken: stop.Token);
+                    answers.Add(string.Join(",", y));
+                    if (y.SequenceEqual(Relu))
+                    {
+                        seenNew = true;
+                        Interlocked.Increment(ref sawNew);
+                    }
+                }
+                catch (Exception ex) when (!stop.IsCancellationRequested)
+                {
+                    lock (failures) failures.Add(ex.Message);
+                }
+            }
+        }
+
+        var loops = Enumerable.Range(0, 4).Select(_ => Task.Run(ClientLoopAsync, Ct)).ToArray();
+        await WaitUntilAsync(() => Task.FromResult(answers.Count >= 20), "20 requests were answered");
+        Put("m", 1, "fixed_batch.onnx");
+        await Task.WhenAll(loops).WaitAsync(Limits.Step * 2, Ct);
+
+        Assert.Empty(failures);
+        Assert.Equal(4, sawNew);
+        Assert.All(answers, a => Assert.True(a == string.Join(",", AddMul) || a == string.Join(",", Relu), $"unexpected answer {a}"));
+        Assert.True(reloads.For("loaded") >= 1);
+        Assert.Equal(0, reloads.For("failed"));
+    }
+
+    [Fact]
+    public async Task Reload_NewVersionDirectory_LatestMovesAndTheOldVersionStaysAddressable()
+    {
+        Put("m", 1, "add_mul.onnx");
+        using var repository = Open();
+        await using var host = await ServeAsync(repository);
+        using var http = new HttpClient();
+
+        Put("m", 2, "fixed_batch.onnx");
+        await WaitUntilAsync(async () => (await MetadataAsync(http, new Uri(host.Address, "m"))).Version == "2", "version 2 is the latest");
+
+        Assert.Equal(Relu, await new GraphPipeClient(http, new Uri(host.Address, "m")).InferFloatsAsync(X, [1, 4], cancellationToken: Ct));
+        Assert.Equal(AddMul, await new GraphPipeClient(http, new Uri(host.Address, "m/versions/1")).InferFloatsAsync(X, [1, 4], cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task Reload_BrokenNewFile_OldVersionKeepsServingAndTheReasonIsLoggedAndCounted()
+    {
+        Put("m", 1, "add_mul.onnx");
+        var log = new LogLines();
+        using var reloads = new MetricRecorder(ModelReloadTelemetry.MeterName, "graphpipe.model.reloads", "reason");
+        using var repository = Open(log);
+        await using var host = await ServeAsync(repository);
+        using var http = new HttpClient();
+
+        var broken = Directory.CreateDirectory(Path.Combine(_root.FullName, "m", "2"));
+        await File.WriteAllTextAsync(Path.Combine(broken.FullName, ModelRepository.ModelFileName), "not an onnx model", Ct);
+        await WaitUntilAsync(() => Task.FromResult(reloads.For("invalid_model") > 0), "the broken file is refused");
+
+        Assert.Equal(("m", "1"), await MetadataAsync(http, new Uri(host.Address, "m")));
+        Assert.Equal(AddMul, await new GraphPipeClient(http, new Uri(host.Address, "m")).InferFloatsAsync(X, [1, 4], cancellationToken: Ct));
+        Assert.Contains(log.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("version 2", StringComparison.Ordinal) && l.Contains("invalid_model", StringComparison.Ordinal) && l.Contains("stays", StringComparison.Ordinal));
+        Assert.Equal(1, reloads.For("invalid_model"));
+    }
+}
