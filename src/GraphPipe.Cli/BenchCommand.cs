@@ -12,7 +12,7 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var url = new Argument<string>("url") { Description = "The endpoint to load, e.g. http://127.0.0.1:9000" };
+        var url = new Argument<string>("url") { Description = "The endpoint to load, e.g. http://127.0.0.1:9000; replicas: URLs separated by commas, or dns:///name:port" };
         var npy = new Argument<string[]>("inputs") { Description = "Input tensors as .npy files (NAME=FILE.npy to name one)", Arity = ArgumentArity.ZeroOrMore };
         var images = new Option<string[]>("--image") { Description = "Image files sent as one string tensor (one element per file)", AllowMultipleArgumentsPerToken = true };
         var urls = new Option<string[]>("--url") { Description = "URLs sent as one string tensor (for a downloader)", AllowMultipleArgumentsPerToken = true };
@@ -29,12 +29,27 @@ internal static class BenchCommand
         {
             url, npy, images, urls, config, outputs, concurrency, duration, requests, warmup, timeout, json, allowRemote,
         };
+        var connection = new ClientConnection();
+        connection.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var endpoint = ClientCommands.ParseUrl(parse.GetValue(url)!);
-            if (!parse.GetValue(allowRemote) && !await IsLoopbackAsync(endpoint, ct).ConfigureAwait(false))
+            var levels = LoadGenerator.ParseConcurrency(parse.GetValue(concurrency)!);
+            using var target = connection.Open(parse, "url", parse.GetValue(url)!, levels.Max());
+            var endpoint = target.Endpoint;
+            if (!parse.GetValue(allowRemote))
             {
-                throw CliException.Usage($"{endpoint.Host} is not a loopback address; pass --allow-remote to load a remote server");
+                foreach (var replica in await target.Replicas.GetEndpointsAsync(ct).ConfigureAwait(false))
+                {
+                    if (!await IsLoopbackAsync(replica.Address, ct).ConfigureAwait(false))
+                    {
+                        throw CliException.Usage($"{replica.Address.Host} is not a loopback address; pass --allow-remote to load a remote server");
+                    }
+                }
+            }
+
+            if (target.ApiKey is { } key)
+            {
+                target.Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
             }
 
             var (names, tensors) = Inputs(parse.GetValue(npy) ?? [], parse.GetValue(images) ?? [], parse.GetValue(urls) ?? []);
@@ -46,7 +61,6 @@ internal static class BenchCommand
                 OutputNames = CliOptions.SplitList(parse.GetValue(outputs)),
             }).ToArray();
             var rows = tensors[0].Shape.Length == 0 ? 1 : (int)Math.Max(1, tensors[0].Shape[0]);
-            var levels = LoadGenerator.ParseConcurrency(parse.GetValue(concurrency)!);
             var requestCount = parse.GetValue(requests);
             if (requestCount is < 1 or > 10_000_000)
             {
@@ -59,8 +73,7 @@ internal static class BenchCommand
                 throw CliException.Usage("--duration must be between 0 and 1h");
             }
 
-            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = levels.Max(), PooledConnectionLifetime = TimeSpan.FromMinutes(10) }) { Timeout = Timeout.InfiniteTimeSpan };
-            var generator = new LoadGenerator(http, TimeProvider.System);
+            var generator = new LoadGenerator(target.Http, TimeProvider.System);
             var results = new List<LoadResult>();
             var quiet = parse.GetValue(json) || !AnsiConsole.Profile.Capabilities.Interactive;
             foreach (var level in levels)

@@ -10,18 +10,19 @@ namespace GraphPipe.Cli;
 internal static class ClientCommands
 {
     private static readonly Option<TimeSpan> Timeout = CliOptions.Duration("--timeout", "GP_TIMEOUT", "Time allowed for the call", TimeSpan.FromSeconds(60));
-    private static readonly OutboundSettings Auth = new(string.Empty, "GP_", "the stage");
 
     public static Command Metadata()
     {
-        var url = new Argument<string>("url") { Description = "The stage URL, e.g. http://127.0.0.1:9000" };
+        var url = new Argument<string>("url") { Description = "The stage URL, e.g. http://127.0.0.1:9000; replicas: URLs separated by commas, or dns:///name:port" };
         var json = new Option<bool>("--json") { Description = "Print the raw JSON the server gives on GET" };
         var command = new Command("metadata", "Print a stage's metadata (name, inputs, outputs)") { url, json, Timeout };
-        Auth.AddTo(command);
+        var connection = new ClientConnection();
+        connection.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            using var http = CreateHttpClient(parse, Auth);
-            var endpoint = ParseUrl(parse.GetValue(url)!);
+            using var target = connection.Open(parse, "url", parse.GetValue(url)!);
+            var http = target.Http;
+            var endpoint = target.Endpoint;
             if (parse.GetValue(json))
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -29,7 +30,7 @@ internal static class ClientCommands
                 try
                 {
                     using var request = new HttpRequestMessage(HttpMethod.Get, endpoint);
-                    if (Auth.ApiKey(parse) is { } key)
+                    if (target.ApiKey is { } key)
                     {
                         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
                     }
@@ -51,7 +52,7 @@ internal static class ClientCommands
                 return 0;
             }
 
-            var client = new GraphPipeClient(http, endpoint, new GraphPipeClientOptions { Timeout = parse.GetValue(Timeout), ApiKey = Auth.ApiKey(parse) });
+            var client = new GraphPipeClient(http, endpoint, new GraphPipeClientOptions { Timeout = parse.GetValue(Timeout), ApiKey = target.ApiKey });
             var metadata = await client.GetMetadataAsync(ct).ConfigureAwait(false);
             var sb = new StringBuilder();
             sb.AppendLine(CultureInfo.InvariantCulture, $"name:        {metadata.Name}");
@@ -82,14 +83,13 @@ internal static class ClientCommands
         var outputs = new Option<string?>("--outputs", "-o") { Description = "Comma-separated output names (default: the stage's)" };
         var config = new Option<string?>("--config", "-c") { Description = "The request's config string (e.g. the next stage's URL)" };
         var outDir = new Option<string?>("--out") { Description = "Write each output to DIR/NAME.npy instead of printing it" };
-        var balancing = new BalancingSettings();
         var command = new Command("infer", "Send tensors from .npy files to a stage; print the outputs or save them as .npy") { url, inputs, files, outputs, config, outDir, Timeout };
-        Auth.AddTo(command);
-        balancing.AddTo(command);
+        var connection = new ClientConnection();
+        connection.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            using var replicas = BalancingSettings.Parse("url", parse.GetValue(url)!, balancing.Options(parse));
-            var endpoint = replicas.Address;
+            using var target = connection.Open(parse, "url", parse.GetValue(url)!);
+            var endpoint = target.Endpoint;
             var names = new List<string>();
             var tensors = new List<Tensor>();
             foreach (var spec in parse.GetValue(inputs) ?? [])
@@ -112,8 +112,7 @@ internal static class ClientCommands
                 throw CliException.Usage("no inputs: give at least one FILE.npy or --bytes FILE");
             }
 
-            using var http = CreateHttpClient(replicas, parse, Auth);
-            var client = new GraphPipeClient(http, endpoint, new GraphPipeClientOptions { Timeout = parse.GetValue(Timeout), ApiKey = Auth.ApiKey(parse) });
+            var client = new GraphPipeClient(target.Http, endpoint, new GraphPipeClientOptions { Timeout = parse.GetValue(Timeout), ApiKey = target.ApiKey });
             var outputNames = CliOptions.SplitList(parse.GetValue(outputs));
             // Responses carry no names: label default outputs with the stage's output names.
             var labels = outputNames.Length > 0 ? outputNames : (await client.GetMetadataAsync(ct).ConfigureAwait(false)).Outputs.Select(o => o.Name).ToArray();
@@ -167,10 +166,6 @@ internal static class ClientCommands
     {
         Timeout = System.Threading.Timeout.InfiniteTimeSpan,
     };
-
-    /// <summary>Like <see cref="CreateHttpClient(EndpointGroup)"/>, each replica reached with the command's TLS settings.</summary>
-    internal static HttpClient CreateHttpClient(EndpointGroup replicas, ParseResult parse, OutboundSettings auth)
-        => new(GraphPipeBalancing.CreateHandler([replicas], auth.CreateHandler(parse, NewTransport()))) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
 
     private static SocketsHttpHandler NewTransport() => new()
     {

@@ -33,7 +33,8 @@ internal sealed class SecuritySettings
     /// Sets the listener: <c>Kestrel:Endpoints</c> from configuration (appsettings.json, <c>Kestrel__Endpoints__...</c>
     /// environment variables) when present, else <c>--listen</c>, over HTTPS with <c>--tls-cert</c>.
     /// </summary>
-    public void ConfigureListener(WebApplicationBuilder builder, ParseResult parse, Option<string> listen)
+    /// <returns>The HTTPS settings of <c>--tls-cert</c> (for the gRPC listener too), or null.</returns>
+    public ServerTlsOptions? ConfigureListener(WebApplicationBuilder builder, ParseResult parse, Option<string> listen, Option<string?>? grpcListen = null)
     {
         var certificate = parse.GetValue(Certificate);
         var key = parse.GetValue(Key);
@@ -51,13 +52,19 @@ internal sealed class SecuritySettings
                 throw CliException.Usage("Kestrel:Endpoints is configured: it replaces --listen and --tls-cert (give the certificate in the endpoint's configuration)");
             }
 
+            if (grpcListen is not null && parse.GetValue(grpcListen) is not null)
+            {
+                // --grpc-listen would open a port outside that configuration, without its certificate.
+                throw CliException.Usage("Kestrel:Endpoints is configured: it replaces --grpc-listen too (gRPC is served on its HTTPS endpoints, which speak HTTP/2)");
+            }
+
             if (clientCa is not null)
             {
                 var cas = Load("--client-ca", () => TlsFiles.LoadCaBundle(clientCa));
                 builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https => ServerTlsOptions.RequireClientCertificates(https, cas)));
             }
 
-            return;
+            return null;
         }
 
         if (clientCa is not null && certificate is null)
@@ -69,6 +76,7 @@ internal sealed class SecuritySettings
         try
         {
             builder.WebHost.UseGraphPipeListen(parse.GetValue(listen)!, tls);
+            return tls;
         }
         catch (FormatException ex)
         {

@@ -32,7 +32,7 @@ internal sealed class ServerSettings
     public readonly Option<bool> Verbose = CliOptions.Env("--verbose", "GP_VERBOSE", "Log every request", false, "-v");
     public readonly SecuritySettings Security = new();
     public readonly Option<bool> OpenInference = CliOptions.Env("--oip", "GP_OIP", "Also serve the Open Inference Protocol (KServe v2) REST API under /v2 on the same port", true);
-    public readonly Option<string?> GrpcListen = CliOptions.EnvString("--grpc-listen", "GP_GRPC_LISTEN", "Serve the Open Inference Protocol over gRPC (HTTP/2, no TLS) on HOST:PORT, e.g. 127.0.0.1:8001 (default: no gRPC)", null);
+    public readonly Option<string?> GrpcListen = CliOptions.EnvString("--grpc-listen", "GP_GRPC_LISTEN", "Serve the Open Inference Protocol over gRPC (HTTP/2; with --tls-cert over TLS, with --client-ca mutual TLS, with an API key checked) on HOST:PORT, e.g. 127.0.0.1:8001 (default: no gRPC)", null);
 
     /// <param name="defaultListen">The stage kind's default address, so stages of a pipeline can run side by side with no flags.</param>
     public ServerSettings(string defaultListen = "127.0.0.1:9000")
@@ -85,7 +85,7 @@ internal sealed class ServerSettings
         builder.Logging.AddFilter("GraphPipe", parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Information);
         // A failed start (port in use) is reported by RunAsync as one line; the host's own error log would add a 3 KB stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Critical);
-        Security.ConfigureListener(builder, parse, Listen);
+        var tls = Security.ConfigureListener(builder, parse, Listen, GrpcListen);
 
         var serving = builder.Services.AddGraphPipeServing(o =>
         {
@@ -124,7 +124,12 @@ internal sealed class ServerSettings
                 }
             }
 
-            serving.AddOpenInference(o => o.GrpcListen = grpcListen);
+            serving.AddOpenInference(o =>
+            {
+                o.GrpcListen = grpcListen;
+                // The gRPC port takes the HTTP listener's certificate and client CA: no plaintext side door.
+                o.GrpcTls = tls;
+            });
         }
 
         if (parse.GetValue(Telemetry))

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using GraphPipe.Client.Balancing;
 using GraphPipe.Wire;
 
 namespace GraphPipe.Client;
@@ -17,6 +18,7 @@ public sealed class GraphPipeClient
     private readonly HttpClient _http;
     private readonly GraphPipeClientOptions _options;
     private readonly string? _authorization;
+    private readonly EndpointGroup? _replicas;
 
     /// <param name="httpClient">The transport; not disposed by this client.</param>
     /// <param name="endpoint">The stage URL (GraphPipe servers answer on any path); defaults to <see cref="HttpClient.BaseAddress"/>.</param>
@@ -26,6 +28,13 @@ public sealed class GraphPipeClient
         Endpoint = endpoint ?? httpClient.BaseAddress ?? throw new ArgumentException("Give an endpoint or set HttpClient.BaseAddress.", nameof(endpoint));
         _options = options ?? new GraphPipeClientOptions();
         _authorization = _options.ApiKey is { } key ? ApiKeys.AuthorizationValue(key) : null;
+    }
+
+    /// <summary>A client whose every call is balanced over <paramref name="replicas"/> by the <see cref="BalancingHandler"/> of <paramref name="httpClient"/> (groups it was not built with).</summary>
+    internal GraphPipeClient(HttpClient httpClient, Uri endpoint, GraphPipeClientOptions? options, EndpointGroup replicas)
+        : this(httpClient, endpoint, options)
+    {
+        _replicas = replicas;
     }
 
     public Uri Endpoint { get; }
@@ -111,6 +120,11 @@ public sealed class GraphPipeClient
             using var content = new ReadOnlyMemoryContent(payload);
             content.Headers.ContentType = OctetStream;
             using var message = new HttpRequestMessage(HttpMethod.Post, Endpoint) { Content = content };
+            if (_replicas is not null)
+            {
+                BalancingHandler.UseGroup(message, _replicas);
+            }
+
             if (_authorization is not null)
             {
                 message.Headers.TryAddWithoutValidation("Authorization", _authorization);
@@ -118,7 +132,8 @@ public sealed class GraphPipeClient
 
             if (deadline is { } budget)
             {
-                message.Headers.TryAddWithoutValidation(GraphPipeTimeoutHeader.Name, GraphPipeTimeoutHeader.Format(budget));
+                // Kept on the message: a retry on another replica sends what is left then (RequestBudget.Refresh).
+                RequestBudget.Set(message, budget, _options.TimeProvider);
             }
 
             using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);

@@ -16,6 +16,9 @@ public sealed class GraphPipeClientOptions
     /// <summary>Largest response accepted, in bytes. Default 256 MiB.</summary>
     public long MaxResponseBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>Clock the <see cref="Deadline"/> is counted on when a retry recomputes what is left (tests pass a fake one).</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
     /// <summary>Sent as <c>Authorization: Bearer KEY</c> with every call, for stages started with <c>--api-key-file</c>; null: none.</summary>
     public string? ApiKey { get; set; }
 }

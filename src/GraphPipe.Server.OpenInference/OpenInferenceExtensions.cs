@@ -2,6 +2,7 @@ using GraphPipe.Server.OpenInference.Grpc;
 using GraphPipe.Server.OpenInference.Rest;
 using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -15,7 +16,8 @@ public static class OpenInferenceExtensions
 {
     /// <summary>
     /// Adds the Open Inference Protocol (KServe v2) door to the serving host: REST on the host's port and,
-    /// with <see cref="OpenInferenceOptions.GrpcListen"/>, gRPC on a port of its own (HTTP/2, no TLS). It
+    /// with <see cref="OpenInferenceOptions.GrpcListen"/>, gRPC on a port of its own (HTTP/2; HTTPS and mutual TLS
+    /// with <see cref="OpenInferenceOptions.GrpcTls"/>; the host's API key check applies to it too). It
     /// serves the same stages with the same admission, limits, metrics and health. Map it with
     /// <see cref="MapOpenInference"/> (hosts started by <see cref="GraphPipeStageHost"/> map it themselves).
     /// </summary>
@@ -51,10 +53,17 @@ public static class OpenInferenceExtensions
             // Windows big enough for a 600 KB tensor in one go, rather than a round trip per 96 KB (Kestrel's default).
             kestrel.Limits.Http2.InitialConnectionWindowSize = Math.Max(kestrel.Limits.Http2.InitialConnectionWindowSize, 4 << 20);
             kestrel.Limits.Http2.InitialStreamWindowSize = Math.Max(kestrel.Limits.Http2.InitialStreamWindowSize, 1 << 20);
+            // The certificate files are loaded here, when Kestrel is configured: a bad file fails the start.
+            var https = o.Value.GrpcTls?.CreateHttpsOptions();
             void Http2(ListenOptions options)
             {
                 options.Protocols = HttpProtocols.Http2;
-                listener.Set(options);
+                if (https is not null)
+                {
+                    options.UseHttps(https);
+                }
+
+                listener.Set(options, https is not null);
             }
 
             if (host is null)

@@ -6,7 +6,14 @@ namespace GraphPipe.Server.OpenInference;
 public sealed class OpenInferenceOptions : IValidatableObject
 {
     /// <summary>
-    /// Where gRPC (<c>inference.GRPCInferenceService</c>, HTTP/2 without TLS) listens, <c>HOST:PORT</c>
+    /// HTTPS (and with <see cref="ServerTlsOptions.ClientCaFile"/>, mutual TLS) on the gRPC listener: the
+    /// same certificate files as the host's HTTP listener (<c>--tls-cert</c>, <c>--tls-key</c>, <c>--client-ca</c>).
+    /// Null: HTTP/2 without TLS.
+    /// </summary>
+    public ServerTlsOptions? GrpcTls { get; set; }
+
+    /// <summary>
+    /// Where gRPC (<c>inference.GRPCInferenceService</c>, HTTP/2; over TLS with <see cref="GrpcTls"/>) listens, <c>HOST:PORT</c>
     /// (e.g. <c>127.0.0.1:8001</c>; port 0 picks a free one); null: no gRPC. REST is always on the host's own port.
     /// </summary>
     public string? GrpcListen { get; set; }

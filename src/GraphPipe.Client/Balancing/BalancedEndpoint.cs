@@ -11,6 +11,7 @@ public sealed class BalancedEndpoint
     private int _inFlight;
     private int _failures;
     private long _ejectedUntilTicks;
+    private int _ejected;
 
     public BalancedEndpoint(Uri address)
     {
@@ -36,13 +37,18 @@ public sealed class BalancedEndpoint
 
     internal void Finished() => Interlocked.Decrement(ref _inFlight);
 
-    /// <summary>An answer came that was not a 5xx: the replica is healthy.</summary>
-    public void ReportSuccess()
+    /// <summary>Whether the replica was ejected and no probe has succeeded since.</summary>
+    public bool IsEjected => Volatile.Read(ref _ejected) != 0;
+
+    /// <summary>An answer came that was not a 5xx: the replica is healthy. Returns true when this success was the probe that brought an ejected replica back.</summary>
+    public bool ReportSuccess()
     {
         if (Volatile.Read(ref _failures) != 0)
         {
             Volatile.Write(ref _failures, 0);
         }
+
+        return Volatile.Read(ref _ejected) != 0 && Interlocked.Exchange(ref _ejected, 0) != 0;
     }
 
     /// <summary>No answer (connection refused, reset) or a 5xx. Returns true when this failure ejected the replica.</summary>
@@ -56,6 +62,7 @@ public sealed class BalancedEndpoint
         }
 
         Volatile.Write(ref _ejectedUntilTicks, (now + options.EjectionPeriod).UtcTicks);
+        Volatile.Write(ref _ejected, 1);
         return true;
     }
 

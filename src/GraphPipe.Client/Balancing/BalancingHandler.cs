@@ -1,30 +1,50 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace GraphPipe.Client.Balancing;
 
 /// <summary>
 /// Sends each request for an <see cref="EndpointGroup"/> (named by its <see cref="EndpointGroup.Address"/>) to
 /// one replica chosen by the <see cref="PowerOfTwoChoicesPicker"/>, rewriting the request's URI, and reports
 /// the outcome to the replica's passive health. Each attempt of a retry passes through here again and
-/// avoids the replica the previous attempt failed on. Requests for other addresses pass through unchanged.
+/// avoids the replica the previous attempt failed on, and sends what is left of the request's budget
+/// (<see cref="RequestBudget"/>), or nothing once it has run out. Ejections, probes that bring a replica
+/// back and retries are logged and counted (<see cref="BalancingTelemetry"/>). Requests for other
+/// addresses pass through unchanged.
 /// </summary>
 public sealed class BalancingHandler : DelegatingHandler
 {
     private static readonly HttpRequestOptionsKey<Uri> LogicalUri = new("GraphPipe.Balancing.LogicalUri");
     private static readonly HttpRequestOptionsKey<BalancedEndpoint> LastEndpoint = new("GraphPipe.Balancing.LastEndpoint");
     private static readonly HttpRequestOptionsKey<List<BalancedEndpoint>> Tried = new("GraphPipe.Balancing.Tried");
+    private static readonly HttpRequestOptionsKey<EndpointGroup> Group = new("GraphPipe.Balancing.Group");
 
     private readonly EndpointGroup[] _groups;
     private readonly PowerOfTwoChoicesPicker _picker;
+    private readonly ILogger _logger;
 
-    public BalancingHandler(IEnumerable<EndpointGroup> groups, PowerOfTwoChoicesPicker? picker = null)
+    public BalancingHandler(IEnumerable<EndpointGroup> groups, PowerOfTwoChoicesPicker? picker = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(groups);
         _groups = [.. groups];
         _picker = picker ?? new PowerOfTwoChoicesPicker();
+        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <summary>The replica the request's last attempt went to (for tests and diagnostics), or null.</summary>
     public static BalancedEndpoint? LastEndpointOf(HttpRequestMessage request)
         => request is not null && request.Options.TryGetValue(LastEndpoint, out var endpoint) ? endpoint : null;
+
+    /// <summary>
+    /// Balances <paramref name="request"/> over <paramref name="group"/> even though this handler was not built
+    /// with it (groups chosen per request, e.g. next hops named in a request's config).
+    /// </summary>
+    public static void UseGroup(HttpRequestMessage request, EndpointGroup group)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(group);
+        request.Options.Set(Group, group);
+    }
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -35,7 +55,7 @@ public sealed class BalancingHandler : DelegatingHandler
             request.Options.Set(LogicalUri, logical);
         }
 
-        var group = Find(logical);
+        var group = request.Options.TryGetValue(Group, out var chosen) ? chosen : Find(logical);
         if (group is null)
         {
             return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -54,6 +74,19 @@ public sealed class BalancingHandler : DelegatingHandler
             }
 
             tried.Add(last);
+
+            // The budget sent with the first attempt is stale now: send what is left, or nothing.
+            var remaining = RequestBudget.Refresh(request);
+            if (remaining <= TimeSpan.Zero)
+            {
+                throw new HttpRequestException(HttpRequestError.Unknown, $"{group}: the request's budget ({GraphPipeTimeoutHeader.Name}) ran out before a retry could be sent; the last attempt went to replica {last.Address.Authority}");
+            }
+
+            BalancingTelemetry.Retries.Add(1, BalancingTelemetry.Endpoint(last), BalancingTelemetry.Group(group));
+            if (_logger.IsEnabled(LogLevel.Debug))
+            {
+                Log.Retrying(_logger, group.Address.Authority, last.Address.Authority, remaining?.TotalMilliseconds ?? -1);
+            }
         }
 
         var endpoint = _picker.Pick(endpoints, now, tried)
@@ -72,23 +105,33 @@ public sealed class BalancingHandler : DelegatingHandler
             var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
             if ((int)response.StatusCode >= 500)
             {
-                endpoint.ReportFailure(group.Options.TimeProvider.GetUtcNow(), group.Options);
+                Failed(group, endpoint);
             }
-            else
+            else if (endpoint.ReportSuccess())
             {
-                endpoint.ReportSuccess();
+                BalancingTelemetry.Restorations.Add(1, BalancingTelemetry.Endpoint(endpoint), BalancingTelemetry.Group(group));
+                Log.EndpointRestored(_logger, endpoint.Address.Authority, group.Address.Authority);
             }
 
             return response;
         }
         catch (HttpRequestException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            endpoint.ReportFailure(group.Options.TimeProvider.GetUtcNow(), group.Options);
+            Failed(group, endpoint);
             throw new HttpRequestException(ex.HttpRequestError, $"replica {endpoint.Address.Authority}: {ex.Message}", ex, ex.StatusCode);
         }
         finally
         {
             endpoint.Finished();
+        }
+    }
+
+    private void Failed(EndpointGroup group, BalancedEndpoint endpoint)
+    {
+        if (endpoint.ReportFailure(group.Options.TimeProvider.GetUtcNow(), group.Options))
+        {
+            BalancingTelemetry.Ejections.Add(1, BalancingTelemetry.Endpoint(endpoint), BalancingTelemetry.Group(group));
+            Log.EndpointEjected(_logger, endpoint.Address.Authority, group.Address.Authority, group.Options.EjectionPeriod.TotalSeconds, endpoint.ConsecutiveFailures);
         }
     }
 

@@ -22,7 +22,7 @@ public static class BalancingRetry
             Name = "graphpipe-retry",
             MaxRetryAttempts = Math.Max(1, options.MaxRetries),
             ShouldRetryAfterHeader = false,
-            ShouldHandle = static args => ValueTask.FromResult(ShouldRetry(args.Outcome, args.Context.CancellationToken)),
+            ShouldHandle = static args => ValueTask.FromResult(ShouldRetry(args.Outcome, args.Context.GetRequestMessage(), args.Context.CancellationToken)),
             // The first retry goes to another replica at once; later ones back off (doubling, with jitter).
             DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(args.AttemptNumber == 0
                 ? TimeSpan.Zero
@@ -47,13 +47,21 @@ public static class BalancingRetry
 
     /// <summary>Whether an attempt's outcome is worth another attempt: no response at all, or 503 (a replica full or shutting down).</summary>
     public static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, CancellationToken cancellationToken)
+        => ShouldRetry(outcome, null, cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="ShouldRetry(Outcome{HttpResponseMessage}, CancellationToken)"/>, and never once the
+    /// budget <paramref name="request"/> was sent with (<see cref="RequestBudget"/>) has run out.
+    /// </summary>
+    public static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, HttpRequestMessage? request, CancellationToken cancellationToken)
     {
-        if (cancellationToken.IsCancellationRequested)
+        if (cancellationToken.IsCancellationRequested || RequestBudget.Remaining(request) <= TimeSpan.Zero)
         {
             return false;
         }
 
-        return outcome.Exception is HttpRequestException
+        // A target refused by a network policy (403 without a response) stays refused: not retried.
+        return outcome.Exception is HttpRequestException { StatusCode: not HttpStatusCode.Forbidden }
             || outcome.Result?.StatusCode == HttpStatusCode.ServiceUnavailable;
     }
 }

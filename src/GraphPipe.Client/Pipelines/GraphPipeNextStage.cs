@@ -1,4 +1,5 @@
 using GraphPipe.Client;
+using GraphPipe.Client.Balancing;
 using GraphPipe.Stages;
 
 namespace GraphPipe.Pipelines;
@@ -15,6 +16,15 @@ public sealed class GraphPipeNextStage : INextStage
         ArgumentNullException.ThrowIfNull(endpoint);
         _client = new GraphPipeClient(httpClient, endpoint);
         Target = endpoint.Authority;
+    }
+
+    /// <param name="httpClient">A client whose handlers include <see cref="BalancingHandler"/> (and <see cref="BalancingRetry"/>); not disposed here.</param>
+    /// <param name="replicas">The next stage's replicas: each call goes to one of them.</param>
+    public GraphPipeNextStage(HttpClient httpClient, EndpointGroup replicas)
+    {
+        ArgumentNullException.ThrowIfNull(replicas);
+        _client = new GraphPipeClient(httpClient, replicas.Address, null, replicas);
+        Target = replicas.Address.Authority;
     }
 
     public string Target { get; }

@@ -48,10 +48,11 @@ public sealed class ForwardingStage : IForwardingStage
         var passOn = request.Config;
         if (_fromConfig is not null && route.Next is { } hop)
         {
-            next = _fromConfig.Resolve(hop, out var refusal);
+            next = _fromConfig.Resolve(route, out var refusal);
             if (next is null)
             {
-                return StageResult.Failure(StageErrorKind.InvalidInput, $"next stage {Echo.Name(hop.ToString())}: {refusal}");
+                var named = route.IsReplicated ? route.NextHop! : hop.ToString();
+                return StageResult.Failure(StageErrorKind.InvalidInput, $"next stage {Echo.Name(named)} (named in the request's config): {refusal}");
             }
 
             passOn = route.Rest;

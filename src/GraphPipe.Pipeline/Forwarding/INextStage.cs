@@ -29,4 +29,27 @@ public interface INextStageResolver
 {
     /// <summary>The target for <paramref name="next"/>, or null with the reason (e.g. the SSRF policy refuses the address).</summary>
     INextStage? Resolve(Uri next, out string? refusal);
+
+    /// <summary>
+    /// The target for the next hop of <paramref name="route"/>, which may name several replicas
+    /// (<see cref="PipelineRoute.NextEndpoints"/>), each of which must be allowed; null with the reason
+    /// (naming the refused endpoint) otherwise. By default only <see cref="PipelineRoute.Next"/> is resolved.
+    /// </summary>
+    INextStage? Resolve(PipelineRoute route, out string? refusal)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        if (route.Next is null)
+        {
+            refusal = "the request's config names no next stage";
+            return null;
+        }
+
+        if (route.IsReplicated)
+        {
+            refusal = "this stage takes one URL per next hop (no replica lists)";
+            return null;
+        }
+
+        return Resolve(route.Next, out refusal);
+    }
 }

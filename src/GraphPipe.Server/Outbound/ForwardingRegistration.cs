@@ -4,6 +4,7 @@ using GraphPipe.Pipelines;
 using GraphPipe.Server.Serving;
 using GraphPipe.Stages;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace GraphPipe.Server;
 
@@ -31,6 +32,8 @@ public static class ForwardingRegistration
         ArgumentNullException.ThrowIfNull(inner);
         return Add(builder, name, _ => inner, options, isDefault, ownedByHost: false);
     }
+
+    private static ILogger? BalancingLogger(IServiceProvider services) => services.GetService<ILoggerFactory>()?.CreateLogger("GraphPipe.Client.Balancing");
 
     private static GraphPipeServingBuilder Add(GraphPipeServingBuilder builder, string name, Func<IServiceProvider, IInferenceStage> inner, ForwardingOptions options, bool isDefault, bool ownedByHost)
     {
@@ -61,12 +64,29 @@ public static class ForwardingRegistration
                 next.AddHttpMessageHandler(() => BalancingRetry.CreateHandler(options.Balancing)!);
             }
 
-            next.AddHttpMessageHandler(() => new BalancingHandler([group]));
+            next.AddHttpMessageHandler(services => new BalancingHandler([group], logger: BalancingLogger(services)));
         }
 
         // A next stage named in a request: policy-checked at connect time, no proxy, no cookies (PolicyCheckedHandler); never the key.
         builder.Services.AddHttpClient(configClientName, static http => http.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => options.ConfigPolicy.CreateHandler());
+
+        // A next hop named in a request with several replicas (a|b, dns:///): the same transport, balanced and
+        // retried like --next; the groups (their passive health) live as long as the host.
+        var configBalancedName = $"graphpipe-config-next-balanced:{name}";
+        if (options.AllowNextFromConfig)
+        {
+            builder.Services.AddKeyedSingleton(configBalancedName, (_, _) => new NextHopGroups(options.Balancing));
+            var balanced = builder.Services.AddHttpClient(configBalancedName, static http => http.Timeout = Timeout.InfiniteTimeSpan)
+                .ConfigurePrimaryHttpMessageHandler(() => options.ConfigPolicy.CreateHandler());
+            if (options.Balancing.Retry && options.Balancing.MaxRetries > 0)
+            {
+                balanced.AddHttpMessageHandler(() => BalancingRetry.CreateHandler(options.Balancing)!);
+            }
+
+            balanced.AddHttpMessageHandler(services => new BalancingHandler([], logger: BalancingLogger(services)));
+        }
+
         return builder.Add(new StageRegistration(name, (services, findStage) =>
         {
             var clients = services.GetRequiredService<IHttpClientFactory>();
@@ -83,7 +103,9 @@ public static class ForwardingRegistration
                 next = new GraphPipeNextStage(clients.CreateClient(nextClientName), group.Address);
             }
 
-            var fromConfig = options.AllowNextFromConfig ? new GraphPipeNextStageResolver(clients.CreateClient(configClientName), options.ConfigPolicy) : null;
+            var fromConfig = options.AllowNextFromConfig
+                ? new GraphPipeNextStageResolver(clients.CreateClient(configClientName), options.ConfigPolicy, clients.CreateClient(configBalancedName), services.GetRequiredKeyedService<NextHopGroups>(configBalancedName))
+                : null;
             return new StagePipelineBuilder(inner(services)).AddForwarding(next, fromConfig).Build();
         }, isDefault, ownedByHost));
     }

@@ -71,6 +71,16 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyVerifier veri
         var message = presented
             ? $"[{stage}] API key not accepted (header Authorization): send Authorization: Bearer <key> with a key of this stage's --api-key-file"
             : $"[{stage}] API key required (header Authorization): send Authorization: Bearer <key>; this stage was started with an API key";
+        if (context.Request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase))
+        {
+            // A gRPC call (the OIP gRPC listener): a trailers-only response with UNAUTHENTICATED, which gRPC clients read as the call's status.
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = "application/grpc";
+            context.Response.Headers["grpc-status"] = "16";
+            context.Response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+            return Task.CompletedTask;
+        }
+
         return ErrorResponse.WriteTextAsync(context, StatusCodes.Status401Unauthorized, message);
     }
 }
