@@ -12,7 +12,9 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyVerifier veri
     private const string Scheme = "Bearer ";
 
     /// <summary>Paths served without a key: the health endpoints, for load balancers' and Kubernetes' probes.</summary>
-    internal static readonly string[] OpenPaths = ["/control/is_alive", "/control/is_ready", "/v2/health/live", "/v2/health/ready"];
+    internal static readonly string[] OpenPaths = ["/control/is_alive", "/control/is_ready", "/v2/health/live", "/v2/health/ready",
+        // The same two on the OIP gRPC listener (Kubernetes gRPC probes, grpc_health_probe-style checks).
+        "/inference.GRPCInferenceService/ServerLive", "/inference.GRPCInferenceService/ServerReady"];
 
     public Task InvokeAsync(HttpContext context)
     {

@@ -21,6 +21,9 @@ internal sealed class CliHost : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>The OIP gRPC listener's address (<c>--grpc-listen</c>), or null.</summary>
+    public Uri? GrpcAddress => GraphPipe.Server.OpenInference.OpenInferenceExtensions.GetOpenInferenceGrpcAddress(_app.Services);
+
     /// <summary>Parses <paramref name="args"/> with the serve and forwarding options and serves <paramref name="stage"/> (owned by the host).</summary>
     public static async Task<CliHost> StartAsync(IInferenceStage stage, params string[] args)
     {
@@ -34,6 +37,9 @@ internal sealed class CliHost : IAsyncDisposable
         var app = settings.Build(parse, stage.Metadata.Name, serving => forwarding.AddStage(serving, parse, stage.Metadata.Name, _ => stage));
         await app.StartAsync(TestContext.Current.CancellationToken).WaitAsync(Limits.Step, TestContext.Current.CancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        // With --grpc-listen the server has two addresses: the HTTP listener is the one that is not gRPC's.
+        var grpc = GraphPipe.Server.OpenInference.OpenInferenceExtensions.GetOpenInferenceGrpcAddress(app.Services);
+        address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First(a => grpc is null || new Uri(a).Port != grpc.Port);
         return new CliHost(app, new Uri(address.TrimEnd('/') + "/"));
     }
 
