@@ -22,7 +22,7 @@ public static class ServingTelemetryExtensions
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName))
             .WithMetrics(metrics => metrics
-                .AddMeter(ServingMetrics.MeterName, ForwardingTelemetry.MeterName, GraphPipe.Caching.CacheTelemetry.MeterName, ModelReloadMeterName)
+                .AddMeter(ServingMetrics.MeterName, ForwardingTelemetry.MeterName, GraphPipe.Client.Balancing.BalancingTelemetry.MeterName, GraphPipe.Caching.CacheTelemetry.MeterName, ModelReloadMeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddPrometheusExporter());
         if (OtlpConfigured())
