@@ -56,12 +56,18 @@ public sealed class BalancedEndpoint
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = Interlocked.Increment(ref _failures);
-        if (failures < options.FailuresToEject || !IsAvailable(now))
+        var until = Volatile.Read(ref _ejectedUntilTicks);
+        if (failures < options.FailuresToEject || now.UtcTicks < until)
         {
             return false;
         }
 
-        Volatile.Write(ref _ejectedUntilTicks, (now + options.EjectionPeriod).UtcTicks);
+        // Concurrent failures at the threshold: one of them ejects (and is logged and counted), the others see it done.
+        if (Interlocked.CompareExchange(ref _ejectedUntilTicks, (now + options.EjectionPeriod).UtcTicks, until) != until)
+        {
+            return false;
+        }
+
         Volatile.Write(ref _ejected, 1);
         return true;
     }
