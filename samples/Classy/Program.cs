@@ -22,10 +22,7 @@ var preprocessor = ReplicasOption("--preprocessor", "Preprocessor URL, no --next
 var downloader = ReplicasOption("--downloader", "Downloader URL, no --next (default http://HOST:9002); replicas as --model");
 var chainedPreprocessor = UrlOption("--chained-preprocessor", "Preprocessor started with --next MODEL (default http://HOST:9011)");
 var chainedDownloader = UrlOption("--chained-downloader", "Downloader started with --next CHAINED-PREPROCESSOR (default http://HOST:9012)");
-var ca = new Option<string?>("--ca") { Description = "Trust only the CAs of this PEM file for the stages' HTTPS certificates" };
-var clientCert = new Option<string?>("--client-cert") { Description = "Client certificate for stages that require mutual TLS: PEM (with --client-key) or .pfx/.p12" };
-var clientKey = new Option<string?>("--client-key") { Description = "PEM private key of --client-cert" };
-var apiKeyFile = new Option<string?>("--api-key-file") { Description = "Send Authorization: Bearer KEY to the stages, KEY the first line of this file (GP_API_KEY gives it directly)" };
+var auth = new ClientAuthFlags(string.Empty, "GP_", "the stages");
 root.Add(images);
 root.Add(via);
 root.Add(json);
@@ -36,10 +33,7 @@ root.Add(preprocessor);
 root.Add(downloader);
 root.Add(chainedPreprocessor);
 root.Add(chainedDownloader);
-root.Add(ca);
-root.Add(clientCert);
-root.Add(clientKey);
-root.Add(apiKeyFile);
+auth.AddTo(root);
 root.SetAction(async (parse, ct) =>
 {
     var list = parse.GetValue(images) ?? [];
@@ -64,10 +58,8 @@ root.SetAction(async (parse, ct) =>
         replicas[2]?.Address ?? local.Downloader,
         parse.GetValue(chainedPreprocessor) ?? local.ChainedPreprocessor,
         parse.GetValue(chainedDownloader) ?? local.ChainedDownloader);
-    var tls = new ClientTlsOptions { TrustedCaFile = parse.GetValue(ca), ClientCertificateFile = parse.GetValue(clientCert), ClientKeyFile = parse.GetValue(clientKey) };
-    HttpMessageHandler handler = tls.Apply(new SocketsHttpHandler());
-    var key = parse.GetValue(apiKeyFile) is { } keyFile ? ApiKeys.ReadFirst(keyFile)
-        : Environment.GetEnvironmentVariable("GP_API_KEY") is { Length: > 0 } direct ? direct.Trim() : null;
+    HttpMessageHandler handler = auth.Tls(parse).Apply(new SocketsHttpHandler());
+    var key = auth.ApiKey(parse);
     if (key is not null)
     {
         handler = new BearerTokenHandler(key) { InnerHandler = handler };
