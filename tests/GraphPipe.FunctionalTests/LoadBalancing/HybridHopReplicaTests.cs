@@ -97,6 +97,25 @@ public sealed class HybridHopReplicaTests
         }
     }
 
+    [Fact]
+    public async Task ConfigNext_DnsEntry_EveryAddressOfTheNameIsAReplica()
+    {
+        var calls = 0;
+        await using var next = await GraphPipeStageHost.StartAsync(Times("next", 3, () => Interlocked.Increment(ref calls))).WaitAsync(Limits.Step, Ct);
+        await using var first = await FirstAsync(NetworkPolicy.AllowAll);
+        using var http = new HttpClient { Timeout = Limits.Step };
+        var client = new GraphPipeClient(http, first.Address);
+
+        // localhost may resolve to ::1 too, where nothing listens: that replica is retried around and ejected.
+        for (var i = 0; i < 10; i++)
+        {
+            var outputs = await client.InferFloatsAsync([1f], [1, 1], $"dns:///localhost:{next.Address.Port}", Ct).WaitAsync(Limits.Step, Ct);
+            Assert.Equal([6f], outputs);
+        }
+
+        Assert.Equal(10, calls);
+    }
+
     private static string Json(string next) => JsonSerializer.Serialize(new Dictionary<string, object>
     {
         ["parameters"] = new Dictionary<string, object> { ["graphpipe_next"] = next },
