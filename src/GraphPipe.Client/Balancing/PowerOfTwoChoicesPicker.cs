@@ -71,12 +71,18 @@ public sealed class PowerOfTwoChoicesPicker(Func<int, int>? next = null)
 
     private static BalancedEndpoint Nth(IReadOnlyList<BalancedEndpoint> endpoints, DateTimeOffset now, IReadOnlyList<BalancedEndpoint>? avoid, int n)
     {
+        BalancedEndpoint? last = null;
         for (var i = 0; i < endpoints.Count; i++)
         {
-            if (IsCandidate(endpoints[i], now, avoid) && n-- == 0) return endpoints[i];
+            if (IsCandidate(endpoints[i], now, avoid))
+            {
+                if (n-- == 0) return endpoints[i];
+                last = endpoints[i];
+            }
         }
 
-        throw new InvalidOperationException("unreachable: fewer candidates than counted");
+        // Another request ejected a replica between counting and here: the last candidate left, else the one back soonest.
+        return last ?? Soonest(endpoints);
     }
 
     private static BalancedEndpoint Soonest(IReadOnlyList<BalancedEndpoint> endpoints)

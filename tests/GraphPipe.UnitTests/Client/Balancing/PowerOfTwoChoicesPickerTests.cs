@@ -9,6 +9,23 @@ public sealed class PowerOfTwoChoicesPickerTests
     private static readonly DateTimeOffset Now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     [Fact]
+    public void Pick_ReplicasEjectedByAnotherRequestWhilePicking_TakesOneLeftInsteadOfThrowing()
+    {
+        // Seen under load (ReplicaTests, --next over 2 replicas, one killed): a concurrent failure ejected a
+        // replica between counting the candidates and walking them, and the walk found fewer than counted.
+        var options = new BalancingOptions { FailuresToEject = 1 };
+        var (a, b, c) = (Replica("a", inFlight: 0), Replica("b", inFlight: 0), Replica("c", inFlight: 0));
+        var picker = new PowerOfTwoChoicesPicker(max =>
+        {
+            b.ReportFailure(Now, options);
+            c.ReportFailure(Now, options);
+            return max - 1;
+        });
+
+        Assert.Same(a, picker.Pick([a, b, c], Now));
+    }
+
+    [Fact]
     public void Pick_TwoCandidates_TakesTheOneWithFewerInFlight()
     {
         var (a, b, c) = (Replica("a", inFlight: 3), Replica("b", inFlight: 0), Replica("c", inFlight: 5));
