@@ -52,7 +52,7 @@ public sealed class ForwardingStage : IForwardingStage
             if (next is null)
             {
                 var named = route.IsReplicated ? route.NextHop! : hop.ToString();
-                return StageResult.Failure(StageErrorKind.InvalidInput, $"next stage {Echo.Name(named)} (named in the request's config): {refusal}");
+                return StageResult.Failure(StageErrorKind.InvalidInput, $"next stage {Echo.Name(named)} (named in the request's config; OIP: graphpipe_next): {refusal}");
             }
 
             passOn = route.Rest;

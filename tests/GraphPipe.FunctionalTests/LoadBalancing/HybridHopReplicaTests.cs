@@ -74,7 +74,7 @@ public sealed class HybridHopReplicaTests
         {
             Assert.Equal(HttpStatusCode.BadRequest, response.Status);
             Assert.Contains("[first]", response.Text, StringComparison.Ordinal);
-            Assert.Contains("(named in the request's config): endpoint http://10.1.2.3:9000/ refused: 10.1.2.3 resolves to private address 10.1.2.3", response.Text, StringComparison.Ordinal);
+            Assert.Contains("(named in the request's config; OIP: graphpipe_next): endpoint http://10.1.2.3:9000/ refused: 10.1.2.3 resolves to private address 10.1.2.3", response.Text, StringComparison.Ordinal);
         }
 
         Assert.Equal(0, calls);
