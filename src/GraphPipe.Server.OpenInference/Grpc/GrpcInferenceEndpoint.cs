@@ -17,29 +17,29 @@ namespace GraphPipe.Server.OpenInference.Grpc;
 /// ModelInfer takes and returns <see cref="RawMessage{T}"/>, so raw tensor contents are neither copied into
 /// nor out of protobuf byte strings.
 /// </summary>
-[BindServiceMethod(typeof(InferenceServiceBinder), nameof(InferenceServiceBinder.BindService))]
 internal sealed class GrpcInferenceEndpoint(StageCatalog catalog, OpenInferenceInvoker invoker, HealthCheckService health, TimeProvider time, ILogger<GrpcInferenceEndpoint> logger)
+    : InferenceServiceBase
 {
-    public async Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context)
+    public override async Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context)
         => new() { Live = await ServerInfo.IsLiveAsync(health, context.CancellationToken).ConfigureAwait(false) };
 
-    public async Task<ServerReadyResponse> ServerReady(ServerReadyRequest request, ServerCallContext context)
+    public override async Task<ServerReadyResponse> ServerReady(ServerReadyRequest request, ServerCallContext context)
         => new() { Ready = await ServerInfo.IsReadyAsync(health, context.CancellationToken).ConfigureAwait(false) };
 
-    public async Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context)
+    public override async Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context)
     {
         Find(request.Name, request.Version);
         return new() { Ready = await ServerInfo.IsReadyAsync(health, context.CancellationToken).ConfigureAwait(false) };
     }
 
-    public Task<ServerMetadataResponse> ServerMetadata(ServerMetadataRequest request, ServerCallContext context)
+    public override Task<ServerMetadataResponse> ServerMetadata(ServerMetadataRequest request, ServerCallContext context)
     {
         var response = new ServerMetadataResponse { Name = ServingMetrics.ServerName, Version = ServerInfo.Version };
         response.Extensions.AddRange(ServerInfo.Extensions);
         return Task.FromResult(response);
     }
 
-    public Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
+    public override Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
     {
         var stage = Find(request.Name, request.Version);
         var metadata = stage.Stage.Metadata;
@@ -50,13 +50,13 @@ internal sealed class GrpcInferenceEndpoint(StageCatalog catalog, OpenInferenceI
         return Task.FromResult(response);
     }
 
-    public async Task<RawMessage<ModelInferResponse>> ModelInfer(RawMessage<ModelInferRequest> call, ServerCallContext context)
+    public override async Task<RawMessage<ModelInferResponse>> ModelInfer(RawMessage<ModelInferRequest> request, ServerCallContext context)
     {
         var http = context.GetHttpContext();
         // The raw inputs' pooled buffer stays alive until the response has been written: outputs may be views of it.
-        http.Response.RegisterForDispose(call);
-        var request = call.Message;
-        var stage = Find(request.ModelName, request.ModelVersion);
+        http.Response.RegisterForDispose(request);
+        var message = request.Message;
+        var stage = Find(message.ModelName, message.ModelVersion);
         var started = time.GetTimestamp();
         var status = StatusCodes.Status200OK;
         long responseBytes = 0;
@@ -67,7 +67,7 @@ internal sealed class GrpcInferenceEndpoint(StageCatalog catalog, OpenInferenceI
         http.Response.RegisterForDispose(rentals);
         try
         {
-            var bound = ProtoTensors.ToRequest(request, call.Raw, rentals, out var decodeError);
+            var bound = ProtoTensors.ToRequest(message, request.Raw, rentals, out var decodeError);
             if (bound is null)
             {
                 status = StatusCodes.Status400BadRequest;
@@ -95,15 +95,15 @@ internal sealed class GrpcInferenceEndpoint(StageCatalog catalog, OpenInferenceI
 
             var result = outcome.Result!;
             http.Response.RegisterForDispose(result);
-            var response = new ModelInferResponse { ModelName = stage.Name, ModelVersion = ModelLookup.VersionOf(stage), Id = request.Id };
-            var raw = ProtoTensors.AddOutputs(response, outcome.OutputNames, result.Outputs, typed: call.Raw.Count == 0 && request.Inputs.Count > 0, rentals);
-            var message = new RawMessage<ModelInferResponse>(response, raw);
-            responseBytes = RawFieldWriter.CalculateSize(message, OipMarshallers.RawOutputContentsField);
-            return message;
+            var response = new ModelInferResponse { ModelName = stage.Name, ModelVersion = ModelLookup.VersionOf(stage), Id = message.Id };
+            var raw = ProtoTensors.AddOutputs(response, outcome.OutputNames, result.Outputs, typed: request.Raw.Count == 0 && message.Inputs.Count > 0, rentals);
+            var answer = new RawMessage<ModelInferResponse>(response, raw);
+            responseBytes = RawFieldWriter.CalculateSize(answer, OipMarshallers.RawOutputContentsField);
+            return answer;
         }
         finally
         {
-            ServingMetrics.RecordRequest(stage.Name, status, started, call.PayloadLength, responseBytes);
+            ServingMetrics.RecordRequest(stage.Name, status, started, request.PayloadLength, responseBytes);
         }
     }
 

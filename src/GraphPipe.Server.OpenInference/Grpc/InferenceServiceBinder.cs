@@ -3,11 +3,11 @@ using Grpc.Core;
 namespace GraphPipe.Server.OpenInference.Grpc;
 
 /// <summary>
-/// Binds <see cref="GrpcInferenceEndpoint"/> as <c>inference.GRPCInferenceService</c> (the published service
+/// Binds an <see cref="InferenceServiceBase"/> (the server's <see cref="GrpcInferenceEndpoint"/>) as <c>inference.GRPCInferenceService</c> (the published service
 /// and method names, so every OIP client calls it unchanged), with ModelInfer on
 /// <see cref="OipMarshallers.InferRequest"/>/<see cref="OipMarshallers.InferResponse"/> instead of the
 /// generated, copying ones. <c>MapGrpcService&lt;GrpcInferenceEndpoint&gt;()</c> finds it through the
-/// endpoint's <see cref="BindServiceMethodAttribute"/>.
+/// base class's <see cref="BindServiceMethodAttribute"/>.
 /// </summary>
 internal static class InferenceServiceBinder
 {
@@ -23,7 +23,7 @@ internal static class InferenceServiceBinder
         new(MethodType.Unary, Service, "ModelInfer", OipMarshallers.InferRequest, OipMarshallers.InferResponse);
 
     /// <summary>Called by Grpc.AspNetCore with a null service (it creates the endpoint per call and finds each handler by the method's name).</summary>
-    public static void BindService(ServiceBinderBase binder, GrpcInferenceEndpoint? service)
+    public static void BindService(ServiceBinderBase binder, InferenceServiceBase? service)
     {
         ArgumentNullException.ThrowIfNull(binder);
         binder.AddMethod(ServerLive, service is null ? null : service.ServerLive);
