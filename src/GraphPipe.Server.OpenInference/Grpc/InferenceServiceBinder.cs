@@ -3,8 +3,9 @@ using Grpc.Core;
 namespace GraphPipe.Server.OpenInference.Grpc;
 
 /// <summary>
-/// Binds an <see cref="InferenceServiceBase"/> (the server's <see cref="GrpcInferenceEndpoint"/>) as <c>inference.GRPCInferenceService</c> (the published service
-/// and method names, so every OIP client calls it unchanged), with ModelInfer on
+/// Binds an <see cref="InferenceServiceBase"/> (the server's <see cref="GrpcInferenceEndpoint"/>) as
+/// <c>inference.GRPCInferenceService</c> (the published service and method names, so every OIP client
+/// calls it unchanged), with ModelInfer on
 /// <see cref="OipMarshallers.InferRequest"/>/<see cref="OipMarshallers.InferResponse"/> instead of the
 /// generated, copying ones. <c>MapGrpcService&lt;GrpcInferenceEndpoint&gt;()</c> finds it through the
 /// base class's <see cref="BindServiceMethodAttribute"/>.

@@ -20,9 +20,10 @@ internal static class RawFieldWriter
     {
         var tagSize = CodedOutputStream.ComputeTagSize(rawField);
         long size = message.Message.CalculateSize();
-        foreach (var raw in message.Raw)
+        var entries = message.Raw;
+        for (var i = 0; i < entries.Count; i++)
         {
-            size += tagSize + CodedOutputStream.ComputeLengthSize(raw.Length) + raw.Length;
+            size += tagSize + CodedOutputStream.ComputeLengthSize(entries[i].Length) + entries[i].Length;
         }
 
         return size <= int.MaxValue ? (int)size : throw new RpcException(new Status(StatusCode.ResourceExhausted, $"message of {size} bytes is over 2 GiB"));
@@ -43,8 +44,10 @@ internal static class RawFieldWriter
         message.Message.WriteTo(writer);
         var tag = WireFormat.MakeTag(rawField, WireFormat.WireType.LengthDelimited);
         Span<byte> header = stackalloc byte[10];
-        foreach (var raw in message.Raw)
+        var entries = message.Raw;
+        for (var i = 0; i < entries.Count; i++)
         {
+            var raw = entries[i];
             var headerLength = WriteVarint(header, tag);
             headerLength += WriteVarint(header[headerLength..], (uint)raw.Length);
             writer.Write(header[..headerLength]);
