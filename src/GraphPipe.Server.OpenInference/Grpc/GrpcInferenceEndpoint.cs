@@ -13,10 +13,12 @@ namespace GraphPipe.Server.OpenInference.Grpc;
 /// <c>inference.GRPCInferenceService</c> on the serving host, thin like the REST door: the host's
 /// health checks answer liveness and readiness; <see cref="OpenInferenceInvoker"/> (admission, the
 /// deadline, which is the shorter of the call's gRPC deadline and the host's request timeout) runs
-/// inferences; errors are statuses whose message names the stage.
+/// inferences; errors are statuses whose message names the stage. Bound by <see cref="InferenceServiceBinder"/>:
+/// ModelInfer takes and returns <see cref="RawMessage{T}"/>, so raw tensor contents are neither copied into
+/// nor out of protobuf byte strings.
 /// </summary>
 internal sealed class GrpcInferenceEndpoint(StageCatalog catalog, OpenInferenceInvoker invoker, HealthCheckService health, TimeProvider time, ILogger<GrpcInferenceEndpoint> logger)
-    : GRPCInferenceService.GRPCInferenceServiceBase
+    : InferenceServiceBase
 {
     public override async Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context)
         => new() { Live = await ServerInfo.IsLiveAsync(health, context.CancellationToken).ConfigureAwait(false) };
@@ -48,10 +50,13 @@ internal sealed class GrpcInferenceEndpoint(StageCatalog catalog, OpenInferenceI
         return Task.FromResult(response);
     }
 
-    public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
+    public override async Task<RawMessage<ModelInferResponse>> ModelInfer(RawMessage<ModelInferRequest> request, ServerCallContext context)
     {
-        var stage = Find(request.ModelName, request.ModelVersion);
         var http = context.GetHttpContext();
+        // The raw inputs' pooled buffer stays alive until the response has been written: outputs may be views of it.
+        http.Response.RegisterForDispose(request);
+        var message = request.Message;
+        var stage = Find(message.ModelName, message.ModelVersion);
         var started = time.GetTimestamp();
         var status = StatusCodes.Status200OK;
         long responseBytes = 0;
@@ -62,7 +67,7 @@ internal sealed class GrpcInferenceEndpoint(StageCatalog catalog, OpenInferenceI
         http.Response.RegisterForDispose(rentals);
         try
         {
-            var bound = ProtoTensors.ToRequest(request, rentals, out var decodeError);
+            var bound = ProtoTensors.ToRequest(message, request.Raw, rentals, out var decodeError);
             if (bound is null)
             {
                 status = StatusCodes.Status400BadRequest;
@@ -90,14 +95,15 @@ internal sealed class GrpcInferenceEndpoint(StageCatalog catalog, OpenInferenceI
 
             var result = outcome.Result!;
             http.Response.RegisterForDispose(result);
-            var response = new ModelInferResponse { ModelName = stage.Name, ModelVersion = ModelLookup.VersionOf(stage), Id = request.Id };
-            ProtoTensors.AddOutputs(response, outcome.OutputNames, result.Outputs, typed: request.RawInputContents.Count == 0 && request.Inputs.Count > 0, rentals);
-            responseBytes = response.CalculateSize();
-            return response;
+            var response = new ModelInferResponse { ModelName = stage.Name, ModelVersion = ModelLookup.VersionOf(stage), Id = message.Id };
+            var raw = ProtoTensors.AddOutputs(response, outcome.OutputNames, result.Outputs, typed: request.Raw.Count == 0 && message.Inputs.Count > 0, rentals);
+            var answer = new RawMessage<ModelInferResponse>(response, raw);
+            responseBytes = RawFieldWriter.CalculateSize(answer, OipMarshallers.RawOutputContentsField);
+            return answer;
         }
         finally
         {
-            ServingMetrics.RecordRequest(stage.Name, status, started, request.CalculateSize(), responseBytes);
+            ServingMetrics.RecordRequest(stage.Name, status, started, request.PayloadLength, responseBytes);
         }
     }
 

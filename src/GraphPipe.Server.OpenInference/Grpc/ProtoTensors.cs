@@ -5,17 +5,17 @@ using GraphPipe.Server.OpenInference.Wire;
 namespace GraphPipe.Server.OpenInference.Grpc;
 
 /// <summary>
-/// gRPC tensors to GraphPipe tensors and back. <c>raw_input_contents</c> and <c>bytes_contents</c> are
-/// viewed where protobuf put them (no copy); typed numbers are copied once into rented arrays. Outputs go
-/// back as <c>raw_output_contents</c> wrapping the stage's own buffers (<see cref="UnsafeByteOperations"/>),
-/// or as typed contents when the request sent typed contents.
+/// gRPC tensors to GraphPipe tensors and back. <c>raw_input_contents</c> are viewed where
+/// <see cref="RawFieldReader"/> put them and <c>bytes_contents</c> where protobuf put them (no copy); typed
+/// numbers are copied once into rented arrays. Outputs go back as <c>raw_output_contents</c> that are the
+/// stage's own buffers (written by <see cref="RawFieldWriter"/>), or as typed contents when the request
+/// sent typed contents.
 /// </summary>
 internal static class ProtoTensors
 {
-    public static InferRequest? ToRequest(ModelInferRequest request, RentedBuffers rentals, out string? error)
+    public static InferRequest? ToRequest(ModelInferRequest request, IReadOnlyList<ReadOnlyMemory<byte>> raw, RentedBuffers rentals, out string? error)
     {
         error = null;
-        var raw = request.RawInputContents;
         if (raw.Count > 0 && raw.Count != request.Inputs.Count)
         {
             error = $"raw_input_contents has {raw.Count} entries for {request.Inputs.Count} inputs (one per input, in order)";
@@ -50,7 +50,7 @@ internal static class ProtoTensors
                     return null;
                 }
 
-                tensor = RawTensors.Read(name, type, isBool, shape, raw[i].Memory, out error);
+                tensor = RawTensors.Read(name, type, isBool, shape, raw[i], out error);
             }
             else
             {
@@ -207,8 +207,8 @@ internal static class ProtoTensors
         }
     }
 
-    /// <summary>Fills the response's outputs: raw (the stage's buffers wrapped, no copy) or typed.</summary>
-    public static void AddOutputs(ModelInferResponse response, IReadOnlyList<string> names, IReadOnlyList<Tensor> outputs, bool typed, RentedBuffers rentals)
+    /// <summary>Fills the response's outputs and gives their raw contents (the stage's buffers, no copy), or none when typed.</summary>
+    public static IReadOnlyList<ReadOnlyMemory<byte>> AddOutputs(ModelInferResponse response, IReadOnlyList<string> names, IReadOnlyList<Tensor> outputs, bool typed, RentedBuffers rentals)
     {
         // FP16 has no typed field, and raw and typed cannot be mixed in one response.
         if (typed)
@@ -223,6 +223,7 @@ internal static class ProtoTensors
             }
         }
 
+        ReadOnlyMemory<byte>[] raw = typed ? [] : new ReadOnlyMemory<byte>[outputs.Count];
         for (var i = 0; i < outputs.Count; i++)
         {
             var tensor = outputs[i];
@@ -238,25 +239,27 @@ internal static class ProtoTensors
             }
             else
             {
-                response.RawOutputContents.Add(Raw(tensor, rentals));
+                raw[i] = Raw(tensor, rentals);
             }
 
             response.Outputs.Add(output);
         }
+
+        return raw;
     }
 
-    private static ByteString Raw(Tensor tensor, RentedBuffers rentals)
+    private static ReadOnlyMemory<byte> Raw(Tensor tensor, RentedBuffers rentals)
     {
         if (!tensor.IsString)
         {
             // Valid until the result is disposed, which the call does after the response is written.
-            return UnsafeByteOperations.UnsafeWrap(tensor.Data);
+            return tensor.Data;
         }
 
         var length = (int)RawTensors.RawLength(tensor);
         var buffer = rentals.Rent(length);
         RawTensors.WriteStrings(tensor, buffer);
-        return UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(0, length));
+        return buffer.AsMemory(0, length);
     }
 
     private static InferTensorContents Contents(Tensor tensor)

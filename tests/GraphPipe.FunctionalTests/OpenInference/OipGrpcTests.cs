@@ -44,6 +44,41 @@ public sealed class OipGrpcTests(OipHostFixture fixture) : IClassFixture<OipHost
     }
 
     [Fact]
+    public async Task ModelInfer_RawInputsWithUnknownFieldsFromAnotherClient_EchoedByteForByte()
+    {
+        // Bytes as another client might send them: a field this proto does not know, field 7 with a wire
+        // type it does not have (both unknown to protobuf), a 300 KB tensor that spans many transport segments.
+        var big = new byte[300_000];
+        new Random(11).NextBytes(big);
+        byte[] small = [1, 2, 3, 4, 5, 6, 7, 8];
+        var request = new ModelInferRequest
+        {
+            ModelName = "echo",
+            Id = "raw-1",
+            Inputs =
+            {
+                new ModelInferRequest.Types.InferInputTensor { Name = "x", Datatype = "UINT8", Shape = { big.Length } },
+                new ModelInferRequest.Types.InferInputTensor { Name = "y", Datatype = "FP32", Shape = { 2 } },
+            },
+            Outputs = { new ModelInferRequest.Types.InferRequestedOutputTensor { Name = "y" }, new ModelInferRequest.Types.InferRequestedOutputTensor { Name = "x" } },
+            Parameters = { ["someone_elses"] = new InferParameter { Int64Param = 42 } },
+            RawInputContents = { ByteString.CopyFrom(big), ByteString.CopyFrom(small) },
+        };
+        byte[] unknown = [0xB8, 0x3E, 0x2A, 0x38, 0x07]; // field 999 = 42 (varint); field 7 = 7 (varint)
+        byte[] bytes = [.. unknown[..3], .. request.ToByteArray(), .. unknown[3..]];
+        var method = new Method<byte[], ModelInferResponse>(MethodType.Unary, "inference.GRPCInferenceService", "ModelInfer",
+            Marshallers.Create(static b => b, static b => b), Marshallers.Create(static (ModelInferResponse r) => r.ToByteArray(), ModelInferResponse.Parser.ParseFrom));
+
+        var response = await _channel.CreateCallInvoker().AsyncUnaryCall(method, null, new CallOptions(deadline: Deadline, cancellationToken: Ct), bytes);
+
+        Assert.Equal("raw-1", response.Id);
+        Assert.Equal(["y", "x"], response.Outputs.Select(o => o.Name));
+        Assert.Equal(2, response.RawOutputContents.Count);
+        Assert.Equal(small, response.RawOutputContents[0].ToByteArray());
+        Assert.Equal(big, response.RawOutputContents[1].ToByteArray());
+    }
+
+    [Fact]
     public async Task ServerLiveReadyAndMetadata_AnswerFromTheHost()
     {
         var live = await Client.ServerLiveAsync(new ServerLiveRequest(), deadline: Deadline, cancellationToken: Ct);

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using GraphPipe.Server;
 
@@ -216,14 +217,41 @@ public sealed class OipRestTests(OipHostFixture fixture) : IClassFixture<OipHost
     [Fact]
     public async Task Infer_BodyOverTheHostLimit_413AsJson()
     {
-        // Small sizes, so the whole body fits the socket buffers and the early 413 cannot cut the upload short.
+        // The client declares the length and asks to go ahead (Expect: 100-continue), as curl does for large
+        // bodies: the server must answer 413 from the declared length alone, before the body is sent. Sending
+        // the body first raced with the early 413 (the server may close while the client still writes: broken pipe).
         await using var host = await OipHost.StartAsync(s => s.AddStage("echo", new AnyEchoStage()), o => o.MaxRequestBytes = 4096, Ct).WaitAsync(Limits.Step, Ct);
-        var json = $$"""{"inputs":[{"name":"x","shape":[1],"datatype":"BYTES","data":["{{new string('a', 6000)}}"]}]}""";
+        var json = $$"""{"inputs":[{"name":"x","shape":[1],"datatype":"BYTES","data":["{{new string('a', 256 * 1024)}}"]}]}""";
+        using var handler = new SocketsHttpHandler { Expect100ContinueTimeout = Limits.Step };
+        using var http = new HttpClient(handler) { Timeout = Limits.Step };
+        var content = new SentOnce(Encoding.UTF8.GetBytes(json));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(host.Address, "v2/models/echo/infer")) { Content = content };
+        request.Headers.ExpectContinue = true;
 
-        var response = await OipHost.PostJsonAsync(fixture.Http, new Uri(host.Address, "v2/models/echo/infer"), json, Ct);
+        var response = await RawHttp.SendAsync(http, request, Ct);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.Status);
-        Assert.Contains("[echo] request body of", Json(response).GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal($"[echo] request body of {json.Length} bytes exceeds the limit of 4096 bytes (MaxRequestBytes)", Json(response).GetProperty("error").GetString());
+        Assert.False(content.Sent, "the server should refuse on the declared length, without asking for the body");
+    }
+
+    /// <summary>A JSON body with its length declared, which records whether the client was let to send it.</summary>
+    private sealed class SentOnce(byte[] body) : HttpContent
+    {
+        public bool Sent { get; private set; }
+
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            Sent = true;
+            return stream.WriteAsync(body).AsTask();
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = body.Length;
+            return true;
+        }
     }
 
     [Fact]
