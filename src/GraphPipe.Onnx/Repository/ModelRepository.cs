@@ -293,6 +293,7 @@ public sealed class ModelRepository : IDisposable
                 Version = version,
                 EngineCount = s.EngineCount,
                 IntraOpThreads = s.IntraOpThreads,
+                IntraOpSpinning = s.IntraOpSpinning,
                 SplitFixedBatch = s.SplitFixedBatch,
                 OptimizeGraph = s.OptimizeGraph,
                 ExecutionProvider = s.ExecutionProvider,
