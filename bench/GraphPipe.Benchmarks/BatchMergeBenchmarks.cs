@@ -18,6 +18,7 @@ public class BatchMergeBenchmarks
     private List<BatchEntry> _group = null!;
     private Tensor[] _outputs = null!;
     private byte[] _target = null!;
+    private readonly System.Buffers.ArrayPool<byte> _pool = System.Buffers.ArrayPool<byte>.Create(1024 * 1024 * 1024, 4);
 
     [Params(2, 16)]
     public int Requests { get; set; }
@@ -52,8 +53,8 @@ public class BatchMergeBenchmarks
     [Benchmark]
     public int MergeAndSplit()
     {
-        var merged = BatchMerger.Merge(_group, Requests, out var rented);
-        var shared = new SharedBatchResult(StageResult.Success(_outputs), rented, Requests);
+        var merged = BatchMerger.Merge(_group, Requests, _pool, out var rented);
+        var shared = new SharedBatchResult(StageResult.Success(_outputs), _pool, rented, Requests);
         var count = 0;
         for (var i = 0; i < Requests; i++)
         {
