@@ -158,8 +158,8 @@ internal sealed class SuiteContext
     /// <summary>Sessions (engines) on both sides of the concurrency-4 model rows.</summary>
     public int EngineCount { get; init; } = 2;
 
-    /// <summary>ONNX Runtime intra-op spinning of the sessions the model and batching rows serve; null: as <c>serve onnx</c> (off with batching, on without). Baselines: on, ORT's default.</summary>
-    public bool? ServedSpinning { get; init; }
+    /// <summary>ONNX Runtime intra-op spinning of the sessions the model and batching rows serve (on, as <c>serve onnx</c>); the spinning rows flip it. Baselines: on, ORT's default.</summary>
+    public bool ServedSpinning { get; init; } = true;
 
     public Action<string> Progress { get; init; } = _ => { };
 

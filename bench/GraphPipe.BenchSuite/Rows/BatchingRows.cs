@@ -89,12 +89,12 @@ internal sealed class BatchingRows : IBenchRow
     /// <summary>The model served with and without batching (one session, the best cell's threads), and in-process ORT at the best cell.</summary>
     private static async Task<RowResult[]> ServedAsync(SuiteContext context, string model, IOMetadata input, string output, int bestBatch, int bestThreads, CancellationToken cancellationToken)
     {
-        using var onnx = new OnnxModelStage(new OnnxModelOptions { ModelPath = context.ModelPath!, IntraOpThreads = bestThreads, IntraOpSpinning = context.ServedSpinning ?? false });
+        using var onnx = new OnnxModelStage(new OnnxModelOptions { ModelPath = context.ModelPath!, IntraOpThreads = bestThreads, IntraOpSpinning = context.ServedSpinning });
         var options = new BatchingOptions { MaxBatchSize = Math.Max(bestBatch, 2), MaxQueueDelayMicroseconds = 500 };
         await using var batched = await SuiteHttp.HostAsync(s => s.AddBatchedStage("batched", onnx, options), cancellationToken).ConfigureAwait(false);
         await using var plain = await SuiteHttp.HostAsync(onnx, cancellationToken).ConfigureAwait(false);
         // The same served model with ONNX Runtime's intra-op spinning the other way, alternated in the same rounds.
-        using var onnxFlipped = new OnnxModelStage(new OnnxModelOptions { ModelPath = context.ModelPath!, IntraOpThreads = bestThreads, IntraOpSpinning = !(context.ServedSpinning ?? false) });
+        using var onnxFlipped = new OnnxModelStage(new OnnxModelOptions { ModelPath = context.ModelPath!, IntraOpThreads = bestThreads, IntraOpSpinning = !context.ServedSpinning });
         await using var flipped = await SuiteHttp.HostAsync(s => s.AddBatchedStage("batched", onnxFlipped, options), cancellationToken).ConfigureAwait(false);
         using var http = SuiteHttp.CreateClient(Concurrency, out _);
         var clientOptions = new GraphPipeClientOptions { Timeout = TimeSpan.FromMinutes(2) };
@@ -110,14 +110,32 @@ internal sealed class BatchingRows : IBenchRow
         async ValueTask Flipped(int worker, CancellationToken ct) => Check(await flippedClient.InferAsync(request, ct).ConfigureAwait(false));
         ValueTask Ort(int worker, CancellationToken ct) => ort.Run(bestBatch);
 
-        var sessions = string.Create(CultureInfo.InvariantCulture, $"{model}; 1 session x intra-op {bestThreads}{(context.ServedSpinning ?? false ? ", spinning on" : ", spinning off")}; batching: max {options.MaxBatchSize} rows, delay {options.MaxQueueDelayMicroseconds} µs; one image per request");
+        var sessions = string.Create(CultureInfo.InvariantCulture, $"{model}; 1 session x intra-op {bestThreads}{(context.ServedSpinning ? ", spinning on" : ", spinning off")}; batching: max {options.MaxBatchSize} rows, delay {options.MaxQueueDelayMicroseconds} µs; one image per request");
         context.Progress($"batching: {model}, served c={Concurrency} with/without batching and in-process ORT at batch {bestBatch}, intra-op {bestThreads}");
         // What carrying the requests costs on these cores, with no model: the same bytes to a bare Kestrel sink at c=16.
         await using var sink = await SuiteHttp.StartEchoAsync(new Server.GraphPipeServerOptions().MaxRequestBytes, cancellationToken).ConfigureAwait(false);
         var sinkUri = new Uri(sink.Address, "sink");
         var requestBytes = new GraphPipeWriter().WriteInferRequest(request).ToArray();
         ValueTask Floor(int worker, CancellationToken ct) => new(RowHelpers.PostBytesAsync(http, sinkUri, requestBytes, ct));
-        var c16 = await RowHelpers.AlternateAsync(context, [On, Off, Floor, Flipped], Concurrency, context.ModelTime / 2, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
+        LoopResult[] c16;
+        // How full the batches came out (both batched hosts, this phase only): below the best cell's size, the model idles while requests travel.
+        long batchRuns = 0, batchRows = 0;
+        using (var sizes = new System.Diagnostics.Metrics.MeterListener())
+        {
+            sizes.InstrumentPublished = static (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == BatchingTelemetry.MeterName && instrument.Name == "graphpipe.batch.size") listener.EnableMeasurementEvents(instrument);
+            };
+            sizes.SetMeasurementEventCallback<long>((_, rows, _, _) =>
+            {
+                Interlocked.Increment(ref batchRuns);
+                Interlocked.Add(ref batchRows, rows);
+            });
+            sizes.Start();
+            c16 = await RowHelpers.AlternateAsync(context, [On, Off, Floor, Flipped], Concurrency, context.ModelTime / 2, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
+        }
+
+        var meanBatch = batchRuns == 0 ? 0 : (double)batchRows / batchRuns;
         var inProcess = await RowHelpers.AlternateAsync(context, [Ort], 1, context.ModelTime / 4, minOperationsPerRound: 1, cancellationToken).ConfigureAwait(false);
         var ortImages = new LoopResultImages(inProcess[0], bestBatch);
         context.Progress($"batching: {model}, served c=1 with/without batching");
@@ -125,7 +143,7 @@ internal sealed class BatchingRows : IBenchRow
 
         var target = RowTarget.RatioAtLeast(0.95);
         var vsOrt = RowResult.Compare(Group, ServedVsOrt, c16[0].OperationsPerSecond, ortImages.ImagesPerSecond, "images/s", target,
-            note: string.Create(CultureInfo.InvariantCulture, $"{sessions}; baseline: in-process ORT, a ready batch of {bestBatch} per run (the curve's best cell, re-measured here), {ortImages.Runs} runs; served n={c16[0].Succeeded}"));
+            note: string.Create(CultureInfo.InvariantCulture, $"{sessions}; baseline: in-process ORT, a ready batch of {bestBatch} per run (the curve's best cell, re-measured here), {ortImages.Runs} runs; served n={c16[0].Succeeded}, {meanBatch:F1} rows per run on average"));
         if (c16[0].ErrorCount > 0)
         {
             vsOrt = vsOrt with { Met = false, Note = vsOrt.Note + "; served failed: " + string.Join(", ", c16[0].Errors.Select(e => $"{e.Key} x{e.Value}")) };
@@ -135,7 +153,7 @@ internal sealed class BatchingRows : IBenchRow
         [
             vsOrt,
             RowHelpers.Throughput(Group, ServedOnOff, c16[0], c16[1], RowTarget.None, sessions + "; ratio = on/off images/s") with { Unit = "images/s" },
-            context.ServedSpinning ?? false
+            context.ServedSpinning
                 ? RowHelpers.Throughput(Group, SpinningOffOn, c16[3], c16[0], RowTarget.None, sessions + "; ratio = spinning off / on images/s, alternated in the same rounds") with { Unit = "images/s" }
                 : RowHelpers.Throughput(Group, SpinningOffOn, c16[0], c16[3], RowTarget.None, sessions + "; ratio = spinning off / on images/s, alternated in the same rounds") with { Unit = "images/s" },
             RowResult.Compare(Group, FloorCeiling, Ceiling(ortImages.ImagesPerSecond, c16[2].OperationsPerSecond), ortImages.ImagesPerSecond, "images/s", RowTarget.None,
@@ -154,7 +172,7 @@ internal sealed class BatchingRows : IBenchRow
         }
 
         var jpeg = await File.ReadAllBytesAsync(SuiteImages.SamplePath, cancellationToken).ConfigureAwait(false);
-        using var onnx = new OnnxModelStage(new OnnxModelOptions { ModelPath = context.ModelPath!, IntraOpThreads = bestThreads, IntraOpSpinning = context.ServedSpinning ?? false });
+        using var onnx = new OnnxModelStage(new OnnxModelOptions { ModelPath = context.ModelPath!, IntraOpThreads = bestThreads, IntraOpSpinning = context.ServedSpinning });
         var profile = PipelineRows.PickProfile(context.ProfileName, onnx.Metadata.Inputs[0]);
         var labels = context.LabelsPath is { } labelsPath ? TopKLabelsStage.ReadLabelsFile(labelsPath) : Placeholders(onnx.Metadata);
         var options = new BatchingOptions { MaxBatchSize = Math.Max(bestBatch, 2), MaxQueueDelayMicroseconds = 500 };

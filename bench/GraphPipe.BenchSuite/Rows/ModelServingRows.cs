@@ -64,7 +64,7 @@ internal sealed class ModelServingRows : IBenchRow
             RowHelpers.Latency(Group, BeyondName, c1.Ours, c1.FloorThenStage!, RowTarget.RatioAtMost(1.015),
                 string.Create(CultureInfo.InvariantCulture, $"{model}; baseline: one operation that POSTs the same request bytes to the bare Kestrel sink, then calls the stage in-process (the floor row, then the stage row, back to back); measured in the same rounds")),
             // Where the rest goes: ONNX Runtime's intra-op threads spinning after a run, on the cores the HTTP transfer needs.
-            context.ServedSpinning ?? true
+            context.ServedSpinning
                 ? RowHelpers.Latency(Group, SpinName, c1.Flipped!, c1.Ours, RowTarget.None, string.Create(CultureInfo.InvariantCulture, $"{model}; served as the first row, ONNX Runtime's session.intra_op.allow_spinning 0 vs 1; measured in the same rounds"))
                 : RowHelpers.Latency(Group, SpinName, c1.Ours, c1.Flipped!, RowTarget.None, string.Create(CultureInfo.InvariantCulture, $"{model}; served as the first row, ONNX Runtime's session.intra_op.allow_spinning 0 vs 1; measured in the same rounds")),
             RowHelpers.Throughput(Group, c4Name, c4.Ours, c4.Baseline, RowTarget.RatioAtLeast(0.97),
@@ -85,7 +85,7 @@ internal sealed class ModelServingRows : IBenchRow
     private static async Task<(LoopResult Ours, LoopResult Baseline, LoopResult? StageDirect, LoopResult? HttpFloor, LoopResult? Flipped, LoopResult? FloorThenStage)> CompareAsync(
         SuiteContext context, string path, int concurrency, int sessions, int intraOpThreads, TimeSpan time, CancellationToken cancellationToken, bool withBreakdown = false)
     {
-        using var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = path, EngineCount = sessions, IntraOpThreads = intraOpThreads, IntraOpSpinning = context.ServedSpinning ?? true });
+        using var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = path, EngineCount = sessions, IntraOpThreads = intraOpThreads, IntraOpSpinning = context.ServedSpinning });
         await using var host = await SuiteHttp.HostAsync(stage, cancellationToken).ConfigureAwait(false);
         using var http = SuiteHttp.CreateClient(concurrency, out _);
         var client = new GraphPipeClient(http, host.Address, new GraphPipeClientOptions { Timeout = TimeSpan.FromMinutes(2) });
@@ -125,7 +125,7 @@ internal sealed class ModelServingRows : IBenchRow
         ValueTask HttpFloor(int worker, CancellationToken ct) => new(RowHelpers.PostBytesAsync(http, sinkUri, requestBytes, ct));
 
         // The same served model with ONNX Runtime's intra-op spinning the other way, alternated in the same rounds.
-        using var flippedStage = new OnnxModelStage(new OnnxModelOptions { ModelPath = path, EngineCount = sessions, IntraOpThreads = intraOpThreads, IntraOpSpinning = !(context.ServedSpinning ?? true) });
+        using var flippedStage = new OnnxModelStage(new OnnxModelOptions { ModelPath = path, EngineCount = sessions, IntraOpThreads = intraOpThreads, IntraOpSpinning = !context.ServedSpinning });
         await using var flippedHost = await SuiteHttp.HostAsync(flippedStage, cancellationToken).ConfigureAwait(false);
         var flippedClient = new GraphPipeClient(http, flippedHost.Address, new GraphPipeClientOptions { Timeout = TimeSpan.FromMinutes(2) });
         async ValueTask Flipped(int worker, CancellationToken ct)

@@ -53,7 +53,7 @@ public sealed partial class CliEndToEndTests
                 "--listen", "127.0.0.1:0", "--intra-op-threads", "1");
             var url = new Uri(await server.ServingUrl.WaitAsync(StartupTimeout, Ct) + "/");
             using var http = new HttpClient();
-            Assert.Equal([-1f, 5f, -5f, 9f], await new GraphPipeClient(http, new Uri(url, "m")).InferFloatsAsync([-1f, 2f, -3f, 4f], [1, 4], cancellationToken: Ct));
+            Assert.Equal((float[])[-1f, 5f, -5f, 9f], await new GraphPipeClient(http, new Uri(url, "m")).InferFloatsAsync([-1f, 2f, -3f, 4f], [1, 4], cancellationToken: Ct));
 
             Put(root, "2", "fixed_batch.onnx");
             var deadline = DateTime.UtcNow + StartupTimeout;
@@ -67,9 +67,9 @@ public sealed partial class CliEndToEndTests
             while (version != "2" && DateTime.UtcNow < deadline);
 
             Assert.Equal("2", version);
-            Assert.Equal([0f, 2f, 0f, 4f], await new GraphPipeClient(http, new Uri(url, "m")).InferFloatsAsync([-1f, 2f, -3f, 4f], [1, 4], cancellationToken: Ct));
-            Assert.Equal([0f, 2f, 0f, 4f], await new GraphPipeClient(http, new Uri(url, "m/versions/2")).InferFloatsAsync([-1f, 2f, -3f, 4f], [1, 4], cancellationToken: Ct));
-            Assert.Equal([-1f, 5f, -5f, 9f], await new GraphPipeClient(http, new Uri(url, "m/versions/1")).InferFloatsAsync([-1f, 2f, -3f, 4f], [1, 4], cancellationToken: Ct));
+            Assert.Equal((float[])[0f, 2f, 0f, 4f], await new GraphPipeClient(http, new Uri(url, "m")).InferFloatsAsync([-1f, 2f, -3f, 4f], [1, 4], cancellationToken: Ct));
+            Assert.Equal((float[])[0f, 2f, 0f, 4f], await new GraphPipeClient(http, new Uri(url, "m/versions/2")).InferFloatsAsync([-1f, 2f, -3f, 4f], [1, 4], cancellationToken: Ct));
+            Assert.Equal((float[])[-1f, 5f, -5f, 9f], await new GraphPipeClient(http, new Uri(url, "m/versions/1")).InferFloatsAsync([-1f, 2f, -3f, 4f], [1, 4], cancellationToken: Ct));
             var metrics = await http.GetStringAsync(new Uri(url, "metrics"), Ct).WaitAsync(StartupTimeout, Ct);
             Assert.Matches(@"graphpipe_model_reloads[a-z_]*\{[^}]*graphpipe_model_version=""2""[^}]*outcome=""loaded""[^}]*\} 1\b", metrics);
         }
