@@ -19,11 +19,12 @@ internal static class SuiteCommand
         var profile = new Option<string?>("--profile") { HelpName = "NAME", Description = "Preprocess profile of the pipeline row (default: from the model's input shape, NCHW resnet18, NHWC vgg)" };
         var threads = new Option<int>("--intra-op-threads") { Description = "Intra-op threads of the single session at concurrency 1 (both sides)", DefaultValueFactory = _ => 2 };
         var engines = new Option<int>("--engine-count") { Description = "Sessions on both sides at concurrency 4", DefaultValueFactory = _ => 2 };
+        var spinning = new Option<bool>("--served-spinning") { Description = "ONNX Runtime intra-op spinning of the served sessions (default on, as serve onnx; the in-process baselines keep ONNX Runtime's default, on); the spinning rows flip it", DefaultValueFactory = _ => true };
         var only = new Option<string?>("--only") { HelpName = "IDS", Description = "Comma-separated row ids to run: " + string.Join(", ", SuiteRows.All().Select(r => r.Id)) };
         var note = new Option<string?>("--note") { HelpName = "TEXT", Description = "A remark for the report, e.g. what else was running" };
         var command = new RootCommand("GraphPipe benchmark suite: ours vs baseline per row, as a table, JSON and markdown")
         {
-            quick, json, outDir, model, labels, profile, threads, engines, only, note,
+            quick, json, outDir, model, labels, profile, threads, engines, spinning, only, note,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -53,6 +54,7 @@ internal static class SuiteCommand
                 ProfileName = parse.GetValue(profile),
                 IntraOpThreads = parse.GetValue(threads),
                 EngineCount = parse.GetValue(engines),
+                ServedSpinning = parse.GetValue(spinning),
                 Progress = message => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {message}"),
             };
             var selected = ids.Length == 0 ? rows : rows.Where(r => ids.Contains(r.Id, StringComparer.OrdinalIgnoreCase)).ToArray();

@@ -158,6 +158,9 @@ internal sealed class SuiteContext
     /// <summary>Sessions (engines) on both sides of the concurrency-4 model rows.</summary>
     public int EngineCount { get; init; } = 2;
 
+    /// <summary>ONNX Runtime intra-op spinning of the sessions the model and batching rows serve (on, as <c>serve onnx</c>); the spinning rows flip it. Baselines: on, ORT's default.</summary>
+    public bool ServedSpinning { get; init; } = true;
+
     public Action<string> Progress { get; init; } = _ => { };
 
     /// <summary>Multiplies every time budget; tests run the rows with a tiny scale to check they work end to end.</summary>

@@ -39,13 +39,14 @@ internal static class ServeCommands
         var reloadPoll = CliOptions.Duration("--reload-poll", "GP_RELOAD_POLL", "How often model files are checked when no change notification came", TimeSpan.FromSeconds(10));
         var engines = CliOptions.Env("--engine-count", "GP_ENGINE_COUNT", "Parallel model instances (sessions)", 1);
         var threads = CliOptions.Env("--intra-op-threads", "GP_INTRA_OP_THREADS", "Threads per session inside an operator (0: one per core)", 0);
+        var spinning = CliOptions.Env("--intra-op-spinning", "GP_INTRA_OP_SPINNING", "Let ONNX Runtime's intra-op threads spin between runs (false: they sleep, leaving the cores to the server; slower for a lone client)", true);
         var name = CliOptions.EnvString("--name", "GP_NAME", "Name reported in metadata (default: the file name)", null);
         var labels = CliOptions.EnvString("--labels", "GP_LABELS", "Labels file (one per line): adds outputs top_labels and top_scores", null);
         var topK = CliOptions.Env("--top-k", "GP_TOP_K", "How many labels top_labels/top_scores return per row", 5);
         var labelsFrom = CliOptions.EnvString("--labels-from", "GP_LABELS_FROM", "Score output the labels are taken from (default: the first float32 [N,C] output)", null);
         var demo = CliOptions.Env("--demo", "GP_DEMO", $"Serve the bundled demo classifier '{DemoModel.ModelName}' (ResNet18 + Fashion-MNIST head, labels included; assembled once into $GP_CACHE_DIR or ~/.cache/graphpipe/models) instead of --model", false);
         var splitBatch = CliOptions.Env("--split-batch", "GP_SPLIT_BATCH", "A model fixed at batch 1 takes requests of N rows, run one row at a time (false: exactly one row)", true);
-        var command = new Command("onnx", "Serve ONNX models with ONNX Runtime") { model, repository, defaultModel, reload, reloadPoll, engines, threads, name, labels, topK, labelsFrom, demo, splitBatch };
+        var command = new Command("onnx", "Serve ONNX models with ONNX Runtime") { model, repository, defaultModel, reload, reloadPoll, engines, threads, spinning, name, labels, topK, labelsFrom, demo, splitBatch };
         settings.AddTo(command);
         cache.AddTo(command);
         batching.AddTo(command);
@@ -62,6 +63,7 @@ internal static class ServeCommands
                 ModelPath = "(each model)",
                 EngineCount = parse.GetValue(engines),
                 IntraOpThreads = parse.GetValue(threads),
+                IntraOpSpinning = parse.GetValue(spinning),
                 SplitFixedBatch = parse.GetValue(splitBatch),
                 ExecutionProvider = provider,
                 DeviceId = parse.GetValue(batching.DeviceId),

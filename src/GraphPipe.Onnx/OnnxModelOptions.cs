@@ -18,6 +18,14 @@ public sealed class OnnxModelOptions
     [Range(0, 1024)]
     public int IntraOpThreads { get; set; }
 
+    /// <summary>
+    /// Whether ONNX Runtime's intra-op threads spin (busy-wait) between parallel sections and after a run instead
+    /// of sleeping (its <c>session.intra_op.allow_spinning</c>). On by default, as in ONNX Runtime: it wins a little
+    /// when the model has the cores to itself; off, the cores go to the HTTP server and other sessions between runs
+    /// (see docs/batching.md for the measurements).
+    /// </summary>
+    public bool IntraOpSpinning { get; set; } = true;
+
     /// <summary>Parallel model instances (sessions), like the reference servers' <c>--engine-count</c>. Default 1.</summary>
     [Range(1, 256)]
     public int EngineCount { get; set; } = 1;

@@ -49,6 +49,11 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
                     ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
                     GraphOptimizationLevel = options.OptimizeGraph ? GraphOptimizationLevel.ORT_ENABLE_ALL : GraphOptimizationLevel.ORT_DISABLE_ALL,
                 };
+                if (!options.IntraOpSpinning)
+                {
+                    sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+                }
+
                 if (options.ExecutionProvider == OnnxExecutionProvider.Cuda)
                 {
                     OnnxProviders.AppendCuda(sessionOptions, options.DeviceId);

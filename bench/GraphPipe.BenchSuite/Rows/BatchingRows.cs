@@ -5,6 +5,7 @@ using GraphPipe.Onnx;
 using GraphPipe.Pipelines;
 using GraphPipe.Server;
 using GraphPipe.Stages;
+using GraphPipe.Wire;
 using Microsoft.ML.OnnxRuntime;
 
 namespace GraphPipe.BenchSuite.Rows;
@@ -32,6 +33,8 @@ internal sealed class BatchingRows : IBenchRow
 
     private const string ServedVsOrt = "throughput c=16: served with batching vs in-process ORT at the curve's best cell";
     private const string ServedOnOff = "throughput c=16: served, batching on vs off";
+    private const string FloorCeiling = "throughput c=16: ceiling set by the HTTP transfer of the requests (model + floor on the same cores) vs in-process ORT";
+    private const string SpinningOffOn = "throughput c=16: served with batching, ONNX Runtime intra-op spinning off vs on";
     private const string LoneOnOff = "latency c=1: served, batching on vs off";
     private const string ServerSeq = "throughput c=16: Classy server sequencing, batching at the model vs off";
     private const string HybridSeq = "throughput c=16: Classy hybrid sequencing, batching at the model vs off";
@@ -53,7 +56,7 @@ internal sealed class BatchingRows : IBenchRow
         if (skip is not null)
         {
             return [.. Threads.SelectMany(t => BatchSizes.Select(b => RowResult.Skip(Group, CurveName(b, t), RowTarget.None, skip))),
-                RowResult.Skip(Group, ServedVsOrt, RowTarget.RatioAtLeast(0.95), skip), RowResult.Skip(Group, ServedOnOff, RowTarget.None, skip),
+                RowResult.Skip(Group, ServedVsOrt, RowTarget.RatioAtLeast(0.95), skip), RowResult.Skip(Group, ServedOnOff, RowTarget.None, skip), RowResult.Skip(Group, SpinningOffOn, RowTarget.None, skip), RowResult.Skip(Group, FloorCeiling, RowTarget.None, skip),
                 RowResult.Skip(Group, LoneOnOff, RowTarget.RatioAtMost(1.05), skip), RowResult.Skip(Group, ServerSeq, RowTarget.None, skip), RowResult.Skip(Group, HybridSeq, RowTarget.None, skip)];
         }
 
@@ -86,25 +89,53 @@ internal sealed class BatchingRows : IBenchRow
     /// <summary>The model served with and without batching (one session, the best cell's threads), and in-process ORT at the best cell.</summary>
     private static async Task<RowResult[]> ServedAsync(SuiteContext context, string model, IOMetadata input, string output, int bestBatch, int bestThreads, CancellationToken cancellationToken)
     {
-        using var onnx = new OnnxModelStage(new OnnxModelOptions { ModelPath = context.ModelPath!, IntraOpThreads = bestThreads });
+        using var onnx = new OnnxModelStage(new OnnxModelOptions { ModelPath = context.ModelPath!, IntraOpThreads = bestThreads, IntraOpSpinning = context.ServedSpinning });
         var options = new BatchingOptions { MaxBatchSize = Math.Max(bestBatch, 2), MaxQueueDelayMicroseconds = 500 };
         await using var batched = await SuiteHttp.HostAsync(s => s.AddBatchedStage("batched", onnx, options), cancellationToken).ConfigureAwait(false);
         await using var plain = await SuiteHttp.HostAsync(onnx, cancellationToken).ConfigureAwait(false);
+        // The same served model with ONNX Runtime's intra-op spinning the other way, alternated in the same rounds.
+        using var onnxFlipped = new OnnxModelStage(new OnnxModelOptions { ModelPath = context.ModelPath!, IntraOpThreads = bestThreads, IntraOpSpinning = !context.ServedSpinning });
+        await using var flipped = await SuiteHttp.HostAsync(s => s.AddBatchedStage("batched", onnxFlipped, options), cancellationToken).ConfigureAwait(false);
         using var http = SuiteHttp.CreateClient(Concurrency, out _);
         var clientOptions = new GraphPipeClientOptions { Timeout = TimeSpan.FromMinutes(2) };
         var onClient = new GraphPipeClient(http, batched.Address, clientOptions);
         var offClient = new GraphPipeClient(http, plain.Address, clientOptions);
+        var flippedClient = new GraphPipeClient(http, flipped.Address, clientOptions);
         var shape = input.Shape.Select(d => d < 0 ? 1L : d).ToArray();
         var request = new InferRequest { InputNames = [input.Name], Inputs = [Tensor.Create<float>(TestData.Floats((int)shape.Aggregate(1L, (a, d) => a * d)), shape)], OutputNames = [output] };
         using var ort = new BatchedOrt(context.ModelPath!, bestThreads, input, output, [bestBatch]);
 
         async ValueTask On(int worker, CancellationToken ct) => Check(await onClient.InferAsync(request, ct).ConfigureAwait(false));
         async ValueTask Off(int worker, CancellationToken ct) => Check(await offClient.InferAsync(request, ct).ConfigureAwait(false));
+        async ValueTask Flipped(int worker, CancellationToken ct) => Check(await flippedClient.InferAsync(request, ct).ConfigureAwait(false));
         ValueTask Ort(int worker, CancellationToken ct) => ort.Run(bestBatch);
 
-        var sessions = string.Create(CultureInfo.InvariantCulture, $"{model}; 1 session x intra-op {bestThreads}; batching: max {options.MaxBatchSize} rows, delay {options.MaxQueueDelayMicroseconds} µs; one image per request");
+        var sessions = string.Create(CultureInfo.InvariantCulture, $"{model}; 1 session x intra-op {bestThreads}{(context.ServedSpinning ? ", spinning on" : ", spinning off")}; batching: max {options.MaxBatchSize} rows, delay {options.MaxQueueDelayMicroseconds} µs; one image per request");
         context.Progress($"batching: {model}, served c={Concurrency} with/without batching and in-process ORT at batch {bestBatch}, intra-op {bestThreads}");
-        var c16 = await RowHelpers.AlternateAsync(context, [On, Off], Concurrency, context.ModelTime / 2, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
+        // What carrying the requests costs on these cores, with no model: the same bytes to a bare Kestrel sink at c=16.
+        await using var sink = await SuiteHttp.StartEchoAsync(new Server.GraphPipeServerOptions().MaxRequestBytes, cancellationToken).ConfigureAwait(false);
+        var sinkUri = new Uri(sink.Address, "sink");
+        var requestBytes = new GraphPipeWriter().WriteInferRequest(request).ToArray();
+        ValueTask Floor(int worker, CancellationToken ct) => new(RowHelpers.PostBytesAsync(http, sinkUri, requestBytes, ct));
+        LoopResult[] c16;
+        // How full the batches came out (both batched hosts, this phase only): below the best cell's size, the model idles while requests travel.
+        long batchRuns = 0, batchRows = 0;
+        using (var sizes = new System.Diagnostics.Metrics.MeterListener())
+        {
+            sizes.InstrumentPublished = static (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == BatchingTelemetry.MeterName && instrument.Name == "graphpipe.batch.size") listener.EnableMeasurementEvents(instrument);
+            };
+            sizes.SetMeasurementEventCallback<long>((_, rows, _, _) =>
+            {
+                Interlocked.Increment(ref batchRuns);
+                Interlocked.Add(ref batchRows, rows);
+            });
+            sizes.Start();
+            c16 = await RowHelpers.AlternateAsync(context, [On, Off, Floor, Flipped], Concurrency, context.ModelTime / 2, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
+        }
+
+        var meanBatch = batchRuns == 0 ? 0 : (double)batchRows / batchRuns;
         var inProcess = await RowHelpers.AlternateAsync(context, [Ort], 1, context.ModelTime / 4, minOperationsPerRound: 1, cancellationToken).ConfigureAwait(false);
         var ortImages = new LoopResultImages(inProcess[0], bestBatch);
         context.Progress($"batching: {model}, served c=1 with/without batching");
@@ -112,7 +143,7 @@ internal sealed class BatchingRows : IBenchRow
 
         var target = RowTarget.RatioAtLeast(0.95);
         var vsOrt = RowResult.Compare(Group, ServedVsOrt, c16[0].OperationsPerSecond, ortImages.ImagesPerSecond, "images/s", target,
-            note: string.Create(CultureInfo.InvariantCulture, $"{sessions}; baseline: in-process ORT, a ready batch of {bestBatch} per run (the curve's best cell, re-measured here), {ortImages.Runs} runs; served n={c16[0].Succeeded}"));
+            note: string.Create(CultureInfo.InvariantCulture, $"{sessions}; baseline: in-process ORT, a ready batch of {bestBatch} per run (the curve's best cell, re-measured here), {ortImages.Runs} runs; served n={c16[0].Succeeded}, {meanBatch:F1} rows per run on average"));
         if (c16[0].ErrorCount > 0)
         {
             vsOrt = vsOrt with { Met = false, Note = vsOrt.Note + "; served failed: " + string.Join(", ", c16[0].Errors.Select(e => $"{e.Key} x{e.Value}")) };
@@ -122,6 +153,11 @@ internal sealed class BatchingRows : IBenchRow
         [
             vsOrt,
             RowHelpers.Throughput(Group, ServedOnOff, c16[0], c16[1], RowTarget.None, sessions + "; ratio = on/off images/s") with { Unit = "images/s" },
+            context.ServedSpinning
+                ? RowHelpers.Throughput(Group, SpinningOffOn, c16[3], c16[0], RowTarget.None, sessions + "; ratio = spinning off / on images/s, alternated in the same rounds") with { Unit = "images/s" }
+                : RowHelpers.Throughput(Group, SpinningOffOn, c16[0], c16[3], RowTarget.None, sessions + "; ratio = spinning off / on images/s, alternated in the same rounds") with { Unit = "images/s" },
+            RowResult.Compare(Group, FloorCeiling, Ceiling(ortImages.ImagesPerSecond, c16[2].OperationsPerSecond), ortImages.ImagesPerSecond, "images/s", RowTarget.None,
+                note: string.Create(CultureInfo.InvariantCulture, $"the same {requestBytes.Length:N0} request bytes POSTed at c={Concurrency} to a bare Kestrel sink: {c16[2].OperationsPerSecond:F1} requests/s (n={c16[2].Succeeded}); ours = 1/(1/ORT + 1/floor), the most a server sharing these cores with its clients can reach if the model and the transfer each need the whole CPU; ratio = that ceiling over in-process ORT")),
             RowHelpers.Latency(Group, LoneOnOff, c1[0], c1[1], RowTarget.RatioAtMost(1.05), sessions + "; a lone client must not wait for companions"),
         ];
     }
@@ -136,7 +172,7 @@ internal sealed class BatchingRows : IBenchRow
         }
 
         var jpeg = await File.ReadAllBytesAsync(SuiteImages.SamplePath, cancellationToken).ConfigureAwait(false);
-        using var onnx = new OnnxModelStage(new OnnxModelOptions { ModelPath = context.ModelPath!, IntraOpThreads = bestThreads });
+        using var onnx = new OnnxModelStage(new OnnxModelOptions { ModelPath = context.ModelPath!, IntraOpThreads = bestThreads, IntraOpSpinning = context.ServedSpinning });
         var profile = PipelineRows.PickProfile(context.ProfileName, onnx.Metadata.Inputs[0]);
         var labels = context.LabelsPath is { } labelsPath ? TopKLabelsStage.ReadLabelsFile(labelsPath) : Placeholders(onnx.Metadata);
         var options = new BatchingOptions { MaxBatchSize = Math.Max(bestBatch, 2), MaxQueueDelayMicroseconds = 500 };
@@ -173,6 +209,8 @@ internal sealed class BatchingRows : IBenchRow
             RowHelpers.Throughput(Group, HybridSeq, r[2], r[3], RowTarget.None, note) with { Unit = "images/s" },
         ];
     }
+
+    private static double Ceiling(double model, double floor) => model <= 0 || floor <= 0 ? 0 : 1 / ((1 / model) + (1 / floor));
 
     private static void Check(InferResponse response)
     {

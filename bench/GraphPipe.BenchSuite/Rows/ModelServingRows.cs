@@ -30,17 +30,19 @@ internal sealed class ModelServingRows : IBenchRow
         var c1Name = "latency c=1: served over HTTP vs in-process ORT";
         var c4Name = $"throughput c={Concurrency}: served over HTTP vs in-process ORT";
         const string StageName = "latency c=1: OnnxModelStage called in-process vs in-process ORT";
+        const string BeyondName = "latency c=1: served over HTTP vs the HTTP floor then the stage in-process";
+        const string SpinName = "latency c=1: served over HTTP, ONNX Runtime intra-op spinning off vs on";
         const string FloorName = "latency c=1: HTTP floor (the request to a bare Kestrel sink) vs in-process ORT";
         if (context.ModelPath is not { } path || !File.Exists(path))
         {
             var reason = context.ModelPath is null ? context.ModelMissingReason : $"model file '{context.ModelPath}' does not exist";
-            return [RowResult.Skip(Group, c1Name, RowTarget.RatioAtMost(1.03), reason), RowResult.Skip(Group, StageName, RowTarget.None, reason), RowResult.Skip(Group, FloorName, RowTarget.None, reason), RowResult.Skip(Group, c4Name, RowTarget.RatioAtLeast(0.97), reason)];
+            return [RowResult.Skip(Group, c1Name, RowTarget.RatioAtMost(1.03), reason), RowResult.Skip(Group, StageName, RowTarget.None, reason), RowResult.Skip(Group, FloorName, RowTarget.None, reason), RowResult.Skip(Group, SpinName, RowTarget.None, reason), RowResult.Skip(Group, BeyondName, RowTarget.RatioAtMost(1.015), reason), RowResult.Skip(Group, c4Name, RowTarget.RatioAtLeast(0.97), reason)];
         }
 
         var model = Path.GetFileName(path);
         if (Unsuitable(path) is { } why)
         {
-            return [RowResult.Skip(Group, c1Name, RowTarget.RatioAtMost(1.03), why), RowResult.Skip(Group, StageName, RowTarget.None, why), RowResult.Skip(Group, FloorName, RowTarget.None, why), RowResult.Skip(Group, c4Name, RowTarget.RatioAtLeast(0.97), why)];
+            return [RowResult.Skip(Group, c1Name, RowTarget.RatioAtMost(1.03), why), RowResult.Skip(Group, StageName, RowTarget.None, why), RowResult.Skip(Group, FloorName, RowTarget.None, why), RowResult.Skip(Group, SpinName, RowTarget.None, why), RowResult.Skip(Group, BeyondName, RowTarget.RatioAtMost(1.015), why), RowResult.Skip(Group, c4Name, RowTarget.RatioAtLeast(0.97), why)];
         }
 
         context.Progress($"model: {model}, concurrency 1, 1 session x {context.IntraOpThreads} intra-op thread(s)");
@@ -58,6 +60,13 @@ internal sealed class ModelServingRows : IBenchRow
             // What no HTTP server can avoid: carrying the request's bytes to it (sent raw, empty answer).
             RowHelpers.Latency(Group, FloorName, c1.HttpFloor!, c1.Baseline, RowTarget.None,
                 string.Create(CultureInfo.InvariantCulture, $"{model}; the same request bytes POSTed to a bare Kestrel endpoint that reads them and answers empty: ratio = the floor's share of the model time; measured in the same rounds")),
+            // What the server adds beyond carrying the bytes and running the model, with both on the same cores in turn.
+            RowHelpers.Latency(Group, BeyondName, c1.Ours, c1.FloorThenStage!, RowTarget.RatioAtMost(1.015),
+                string.Create(CultureInfo.InvariantCulture, $"{model}; baseline: one operation that POSTs the same request bytes to the bare Kestrel sink, then calls the stage in-process (the floor row, then the stage row, back to back); measured in the same rounds")),
+            // Where the rest goes: ONNX Runtime's intra-op threads spinning after a run, on the cores the HTTP transfer needs.
+            context.ServedSpinning
+                ? RowHelpers.Latency(Group, SpinName, c1.Flipped!, c1.Ours, RowTarget.None, string.Create(CultureInfo.InvariantCulture, $"{model}; served as the first row, ONNX Runtime's session.intra_op.allow_spinning 0 vs 1; measured in the same rounds"))
+                : RowHelpers.Latency(Group, SpinName, c1.Ours, c1.Flipped!, RowTarget.None, string.Create(CultureInfo.InvariantCulture, $"{model}; served as the first row, ONNX Runtime's session.intra_op.allow_spinning 0 vs 1; measured in the same rounds")),
             RowHelpers.Throughput(Group, c4Name, c4.Ours, c4.Baseline, RowTarget.RatioAtLeast(0.97),
                 string.Create(CultureInfo.InvariantCulture, $"{model}; {context.EngineCount} sessions x intra-op {threads4} on both sides; ratio = ours/baseline req/s")),
         ];
@@ -73,10 +82,10 @@ internal sealed class ModelServingRows : IBenchRow
             : $"{Path.GetFileName(path)} has inputs {string.Join(", ", inputs)}; the model rows need exactly one float32 tensor input";
     }
 
-    private static async Task<(LoopResult Ours, LoopResult Baseline, LoopResult? StageDirect, LoopResult? HttpFloor)> CompareAsync(
+    private static async Task<(LoopResult Ours, LoopResult Baseline, LoopResult? StageDirect, LoopResult? HttpFloor, LoopResult? Flipped, LoopResult? FloorThenStage)> CompareAsync(
         SuiteContext context, string path, int concurrency, int sessions, int intraOpThreads, TimeSpan time, CancellationToken cancellationToken, bool withBreakdown = false)
     {
-        using var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = path, EngineCount = sessions, IntraOpThreads = intraOpThreads });
+        using var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = path, EngineCount = sessions, IntraOpThreads = intraOpThreads, IntraOpSpinning = context.ServedSpinning });
         await using var host = await SuiteHttp.HostAsync(stage, cancellationToken).ConfigureAwait(false);
         using var http = SuiteHttp.CreateClient(concurrency, out _);
         var client = new GraphPipeClient(http, host.Address, new GraphPipeClientOptions { Timeout = TimeSpan.FromMinutes(2) });
@@ -99,7 +108,7 @@ internal sealed class ModelServingRows : IBenchRow
         if (!withBreakdown)
         {
             var (ours, baseline) = await RowHelpers.AlternateAsync(context, Ours, bare.RunAsync, concurrency, time, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
-            return (ours, baseline, null, null);
+            return (ours, baseline, null, null, null, null);
         }
 
         var stageRequest = new StageRequest([input.Name], request.Inputs, [outputName], string.Empty);
@@ -115,8 +124,25 @@ internal sealed class ModelServingRows : IBenchRow
         var requestBytes = new GraphPipeWriter().WriteInferRequest(request).ToArray();
         ValueTask HttpFloor(int worker, CancellationToken ct) => new(RowHelpers.PostBytesAsync(http, sinkUri, requestBytes, ct));
 
-        var results = await RowHelpers.AlternateAsync(context, [Ours, bare.RunAsync, StageDirect, HttpFloor], concurrency, time, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
-        return (results[0], results[1], results[2], results[3]);
+        // The same served model with ONNX Runtime's intra-op spinning the other way, alternated in the same rounds.
+        using var flippedStage = new OnnxModelStage(new OnnxModelOptions { ModelPath = path, EngineCount = sessions, IntraOpThreads = intraOpThreads, IntraOpSpinning = !context.ServedSpinning });
+        await using var flippedHost = await SuiteHttp.HostAsync(flippedStage, cancellationToken).ConfigureAwait(false);
+        var flippedClient = new GraphPipeClient(http, flippedHost.Address, new GraphPipeClientOptions { Timeout = TimeSpan.FromMinutes(2) });
+        async ValueTask Flipped(int worker, CancellationToken ct)
+        {
+            var response = await flippedClient.InferAsync(request, ct).ConfigureAwait(false);
+            if (response.Outputs.Count == 0) throw new InvalidDataException("no output");
+        }
+
+        // The floor and the model run one after the other in one operation: carrying the bytes, then the stage in-process.
+        async ValueTask FloorThenStage(int worker, CancellationToken ct)
+        {
+            await RowHelpers.PostBytesAsync(http, sinkUri, requestBytes, ct).ConfigureAwait(false);
+            await StageDirect(worker, ct).ConfigureAwait(false);
+        }
+
+        var results = await RowHelpers.AlternateAsync(context, [Ours, bare.RunAsync, StageDirect, HttpFloor, Flipped, FloorThenStage], concurrency, time, minOperationsPerRound: 5, cancellationToken).ConfigureAwait(false);
+        return (results[0], results[1], results[2], results[3], results[4], results[5]);
     }
 
     /// <summary>The baseline: plain ONNX Runtime sessions shared by workers through a free list, inputs built once per worker.</summary>

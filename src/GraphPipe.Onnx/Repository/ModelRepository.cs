@@ -293,11 +293,14 @@ public sealed class ModelRepository : IDisposable
                 Version = version,
                 EngineCount = s.EngineCount,
                 IntraOpThreads = s.IntraOpThreads,
+                IntraOpSpinning = s.IntraOpSpinning,
                 SplitFixedBatch = s.SplitFixedBatch,
                 OptimizeGraph = s.OptimizeGraph,
                 ExecutionProvider = s.ExecutionProvider,
                 DeviceId = s.DeviceId,
             });
+            // The first run of a session is its slowest (arenas, kernels): paid here, not by the first request after the swap.
+            WarmUp(session);
             var info = new ModelVersionInfo(name, version, modelPath, labelsPath, hash);
             var served = _decorate is null ? session : _decorate(info, session, owned);
             owned.Add(session);
@@ -323,6 +326,36 @@ public sealed class ModelRepository : IDisposable
             session?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Runs the new session once on zeros (free dimensions as 1) before it is published. A model that takes no
+    /// such input (strings, or sizes it rejects) is served unwarmed: its first request pays the first run.
+    /// </summary>
+    internal static void WarmUp(IInferenceStage stage)
+    {
+        var inputs = stage.Metadata.Inputs;
+        var tensors = new Tensor[inputs.Count];
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var size = inputs[i].Type.ElementSize();
+            if (size == 0 || inputs[i].Shape.IsDefault)
+            {
+                return;
+            }
+
+            var shape = inputs[i].Shape.Select(d => d < 0 ? 1L : d).ToArray();
+            var bytes = shape.Aggregate((long)size, (a, d) => a * d);
+            if (bytes > int.MaxValue)
+            {
+                return;
+            }
+
+            tensors[i] = Tensor.FromBytes(inputs[i].Type, shape, new byte[bytes]);
+        }
+
+        var request = new StageRequest([.. inputs.Select(m => m.Name)], tensors, [.. stage.Metadata.Outputs.Select(m => m.Name)], string.Empty);
+        using var result = stage.InferAsync(request, CancellationToken.None).AsTask().GetAwaiter().GetResult();
     }
 
     /// <summary>What a loaded version owns, disposed in the order it was added (decorators, then the session).</summary>

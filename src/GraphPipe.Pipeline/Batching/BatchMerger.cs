@@ -7,10 +7,11 @@ namespace GraphPipe.Pipelines;
 internal static class BatchMerger
 {
     /// <summary>
-    /// One request holding every entry's rows in order. Each input is copied once into a pooled buffer, listed in
-    /// <paramref name="rented"/>: the caller returns them after the batch's result is disposed (outputs may alias inputs).
+    /// One request holding every entry's rows in order. Each input is copied once into a buffer from
+    /// <paramref name="pool"/>, listed in <paramref name="rented"/>: the caller returns them after the batch's result
+    /// is disposed (outputs may alias inputs).
     /// </summary>
-    public static StageRequest Merge(IReadOnlyList<BatchEntry> group, long rows, out byte[][] rented)
+    public static StageRequest Merge(IReadOnlyList<BatchEntry> group, long rows, ArrayPool<byte> pool, out byte[][] rented)
     {
         var first = group[0].Request;
         var count = first.Inputs.Count;
@@ -24,7 +25,7 @@ internal static class BatchMerger
                 bytes = checked(bytes + entry.Request.Inputs[i].Data.Length);
             }
 
-            var buffer = ArrayPool<byte>.Shared.Rent(bytes);
+            var buffer = pool.Rent(bytes);
             rented[i] = buffer;
             var offset = 0;
             foreach (var entry in group)
@@ -94,7 +95,7 @@ internal static class BatchMerger
 /// Owns a merged batch's result and its pooled input buffers until every request's share of the outputs is
 /// disposed: each request's <see cref="StageResult"/> holds one <see cref="Lease"/>.
 /// </summary>
-internal sealed class SharedBatchResult(StageResult batch, byte[][] rented, int leases)
+internal sealed class SharedBatchResult(StageResult batch, ArrayPool<byte> pool, byte[][] rented, int leases)
 {
     private int _leases = leases;
 
@@ -105,17 +106,17 @@ internal sealed class SharedBatchResult(StageResult batch, byte[][] rented, int 
         if (Interlocked.Decrement(ref _leases) == 0)
         {
             batch.Dispose();
-            ReturnBuffers(rented);
+            ReturnBuffers(pool, rented);
         }
     }
 
-    public static void ReturnBuffers(byte[][] buffers)
+    public static void ReturnBuffers(ArrayPool<byte> pool, byte[][] buffers)
     {
         foreach (var buffer in buffers)
         {
             if (buffer is not null)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                pool.Return(buffer);
             }
         }
     }

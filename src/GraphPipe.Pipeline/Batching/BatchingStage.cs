@@ -29,6 +29,13 @@ public sealed class BatchingStage : IInferenceStage, IDisposable
     private readonly ITimer _timer;
     private readonly KeyValuePair<string, object?> _stageTag;
     private readonly Lock _gate = new();
+
+    /// <summary>
+    /// The merged inputs' buffers (up to tens of MB). Not <see cref="System.Buffers.ArrayPool{T}.Shared"/>: it keeps a
+    /// returned array in the returning thread's slot first, and a batch's buffers are returned by whichever thread
+    /// writes its last response, so the next batch, merged on another thread, missed them and allocated anew.
+    /// </summary>
+    private readonly System.Buffers.ArrayPool<byte> _buffers;
     private readonly LinkedList<BatchEntry> _queue = new();
     private int _runningBatches;
     private int _runningRequests;
@@ -50,6 +57,8 @@ public sealed class BatchingStage : IInferenceStage, IDisposable
         _maxRows = options.MaxBatchSize;
         _preferred = [.. options.PreferredBatchSizes.Distinct().Order()];
         _maxBatches = options.MaxConcurrentBatches;
+        // Per size class: the batches running, and as many whose responses are still being written.
+        _buffers = System.Buffers.ArrayPool<byte>.Create(1024 * 1024 * 1024, 2 * (_maxBatches + 1));
         _time = timeProvider ?? TimeProvider.System;
         _delay = (long)(options.MaxQueueDelayMicroseconds * (_time.TimestampFrequency / 1e6));
         _stageTag = new(BatchingTelemetry.StageTag, inner.Metadata.Name);
@@ -348,7 +357,7 @@ public sealed class BatchingStage : IInferenceStage, IDisposable
         byte[][] rented;
         try
         {
-            merged = BatchMerger.Merge(group, rows, out rented);
+            merged = BatchMerger.Merge(group, rows, _buffers, out rented);
         }
         finally
         {
@@ -363,7 +372,7 @@ public sealed class BatchingStage : IInferenceStage, IDisposable
         }
         catch (Exception ex)
         {
-            SharedBatchResult.ReturnBuffers(rented);
+            SharedBatchResult.ReturnBuffers(_buffers, rented);
             foreach (var entry in group) entry.Completion.TrySetException(ex);
             return;
         }
@@ -371,7 +380,7 @@ public sealed class BatchingStage : IInferenceStage, IDisposable
         if (!result.IsSuccess)
         {
             result.Dispose();
-            SharedBatchResult.ReturnBuffers(rented);
+            SharedBatchResult.ReturnBuffers(_buffers, rented);
             if (result.Error!.Kind == StageErrorKind.InvalidInput)
             {
                 // One request's rows may be at fault: each runs alone, so only that one gets the error.
@@ -393,12 +402,12 @@ public sealed class BatchingStage : IInferenceStage, IDisposable
         if (BatchMerger.CannotSplit(Metadata.Name, merged, result, rows) is { } why)
         {
             result.Dispose();
-            SharedBatchResult.ReturnBuffers(rented);
+            SharedBatchResult.ReturnBuffers(_buffers, rented);
             foreach (var entry in group) entry.Complete(StageResult.Failure(StageErrorKind.Internal, why));
             return;
         }
 
-        var shared = new SharedBatchResult(result, rented, group.Count);
+        var shared = new SharedBatchResult(result, _buffers, rented, group.Count);
         long start = 0;
         foreach (var entry in group)
         {

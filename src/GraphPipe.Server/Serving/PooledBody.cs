@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace GraphPipe.Server.Serving;
 
 /// <summary>A request body in a rented buffer; the parsed request points into it, so dispose only after the response is written.</summary>
@@ -21,7 +19,7 @@ internal sealed class PooledBody : IDisposable
     {
         if (Interlocked.Exchange(ref _buffer, null) is { } buffer)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BodyBuffers.Return(buffer);
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -35,7 +34,7 @@ internal sealed class RequestBodyReader(IOptions<GraphPipeServerOptions> options
             ? new CancellationTokenSource()
             : new CancellationTokenSource(_options.BodyReadTimeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, context.RequestAborted);
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(declared ?? 64 * 1024, max) + 1);
+        var buffer = BodyBuffers.Rent((int)Math.Min(declared ?? 64 * 1024, max) + 1);
         var length = 0;
         try
         {
@@ -46,14 +45,14 @@ internal sealed class RequestBodyReader(IOptions<GraphPipeServerOptions> options
                 {
                     if (length > max)
                     {
-                        ArrayPool<byte>.Shared.Return(buffer);
+                        BodyBuffers.Return(buffer);
                         await ErrorResponse.WriteTooLargeAsync(context, stageName, null, max).ConfigureAwait(false);
                         return null;
                     }
 
-                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, max + 1));
+                    var bigger = BodyBuffers.Rent((int)Math.Min((long)buffer.Length * 2, max + 1));
                     buffer.AsSpan(0, length).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    BodyBuffers.Return(buffer);
                     buffer = bigger;
                 }
 
@@ -68,7 +67,7 @@ internal sealed class RequestBodyReader(IOptions<GraphPipeServerOptions> options
 
             if (length > max)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                BodyBuffers.Return(buffer);
                 await ErrorResponse.WriteTooLargeAsync(context, stageName, length, max).ConfigureAwait(false);
                 return null;
             }
@@ -77,7 +76,7 @@ internal sealed class RequestBodyReader(IOptions<GraphPipeServerOptions> options
         }
         catch (BadHttpRequestException ex)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BodyBuffers.Return(buffer);
             if (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
                 await ErrorResponse.WriteTooLargeAsync(context, stageName, null, max).ConfigureAwait(false);
@@ -92,7 +91,7 @@ internal sealed class RequestBodyReader(IOptions<GraphPipeServerOptions> options
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BodyBuffers.Return(buffer);
             Log.BodyTooSlow(logger, stageName, _options.BodyReadTimeout.TotalSeconds);
             ServingMetrics.Rejected.Add(1, new KeyValuePair<string, object?>("graphpipe.stage", stageName), new KeyValuePair<string, object?>("reason", "body_timeout"));
             context.Response.Headers.Connection = "close";
@@ -102,7 +101,7 @@ internal sealed class RequestBodyReader(IOptions<GraphPipeServerOptions> options
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BodyBuffers.Return(buffer);
             Log.ClientGone(logger);
             return null;
         }

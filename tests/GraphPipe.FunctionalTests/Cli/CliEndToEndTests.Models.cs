@@ -34,6 +34,51 @@ public sealed partial class CliEndToEndTests
         Assert.Matches(@"graphpipe_cache_hits_total\{[^}]*graphpipe_stage=""am""[^}]*\} 1\b", metrics);
     }
 
+    [Fact]
+    public async Task ServeOnnx_RepositoryWithReload_NewVersionDirectoryServedAsLatestAndAtItsVersionPath()
+    {
+        var root = Directory.CreateTempSubdirectory("graphpipe-cli-repo-");
+        try
+        {
+            static void Put(DirectoryInfo root, string version, string model)
+            {
+                var directory = Directory.CreateDirectory(Path.Combine(root.FullName, "m", version));
+                var target = Path.Combine(directory.FullName, "model.onnx");
+                File.Copy(TestModels.Path(model), target + ".tmp");
+                File.Move(target + ".tmp", target); // renamed into place, as docs/model-repository.md asks
+            }
+
+            Put(root, "1", "add_mul.onnx");
+            using var server = Start("serve", "onnx", "--model-repository", root.FullName, "--reload", "true", "--reload-poll", "200ms",
+                "--listen", "127.0.0.1:0", "--intra-op-threads", "1");
+            var url = new Uri(await server.ServingUrl.WaitAsync(StartupTimeout, Ct) + "/");
+            using var http = new HttpClient();
+            Assert.Equal((float[])[-1f, 5f, -5f, 9f], await new GraphPipeClient(http, new Uri(url, "m")).InferFloatsAsync([-1f, 2f, -3f, 4f], [1, 4], cancellationToken: Ct));
+
+            Put(root, "2", "fixed_batch.onnx");
+            var deadline = DateTime.UtcNow + StartupTimeout;
+            string version;
+            do
+            {
+                await Task.Delay(100, Ct);
+                using var json = JsonDocument.Parse(await http.GetStringAsync(new Uri(url, "m"), Ct).WaitAsync(StartupTimeout, Ct));
+                version = json.RootElement.GetProperty("version").GetString()!;
+            }
+            while (version != "2" && DateTime.UtcNow < deadline);
+
+            Assert.Equal("2", version);
+            Assert.Equal((float[])[0f, 2f, 0f, 4f], await new GraphPipeClient(http, new Uri(url, "m")).InferFloatsAsync([-1f, 2f, -3f, 4f], [1, 4], cancellationToken: Ct));
+            Assert.Equal((float[])[0f, 2f, 0f, 4f], await new GraphPipeClient(http, new Uri(url, "m/versions/2")).InferFloatsAsync([-1f, 2f, -3f, 4f], [1, 4], cancellationToken: Ct));
+            Assert.Equal((float[])[-1f, 5f, -5f, 9f], await new GraphPipeClient(http, new Uri(url, "m/versions/1")).InferFloatsAsync([-1f, 2f, -3f, 4f], [1, 4], cancellationToken: Ct));
+            var metrics = await http.GetStringAsync(new Uri(url, "metrics"), Ct).WaitAsync(StartupTimeout, Ct);
+            Assert.Matches(@"graphpipe_model_reloads[a-z_]*\{[^}]*graphpipe_model_version=""2""[^}]*outcome=""loaded""[^}]*\} 1\b", metrics);
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("--cache-size", "lots", "--cache-size: 'lots' is not a size")]
     [InlineData("--cache-redis", "127.0.0.1:6379", "--cache-redis needs --cache-size")]

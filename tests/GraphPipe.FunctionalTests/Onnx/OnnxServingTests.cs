@@ -10,6 +10,22 @@ public sealed class OnnxServingTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
+    public async Task InferAsync_IntraOpSpinningOff_SameOutputsAsWithSpinning()
+    {
+        float[] x = [-1f, 0.5f, 2f, -3f, 4f, 0f, 1f, -2f];
+        using var spinning = new GraphPipe.Onnx.OnnxModelStage(new GraphPipe.Onnx.OnnxModelOptions { ModelPath = TestModels.Path("add_mul.onnx"), IntraOpThreads = 2 });
+        using var sleeping = new GraphPipe.Onnx.OnnxModelStage(new GraphPipe.Onnx.OnnxModelOptions { ModelPath = TestModels.Path("add_mul.onnx"), IntraOpThreads = 2, IntraOpSpinning = false });
+        var request = new GraphPipe.Stages.StageRequest(["x"], [Tensor.Create<float>(x, 2, 4)], ["y"], string.Empty);
+
+        using var a = await spinning.InferAsync(request, Ct).AsTask().WaitAsync(Limits.Step, Ct);
+        using var b = await sleeping.InferAsync(request, Ct).AsTask().WaitAsync(Limits.Step, Ct);
+
+        Assert.True(b.IsSuccess);
+        Assert.Equal(x.Select(v => (v * 2) + 1), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(b.Outputs[0].Data.Span).ToArray());
+        Assert.Equal(a.Outputs[0].Data.ToArray(), b.Outputs[0].Data.ToArray());
+    }
+
+    [Fact]
     public async Task GetMetadataAsync_AddMul_DescribesNamesTypesAndDynamicShapes()
     {
         await using var server = await LoopbackServer.StartOnnxAsync("add_mul.onnx").WaitAsync(Limits.Step, Ct);
