@@ -71,8 +71,8 @@ public sealed class NetworkPolicy
             address = address.MapToIPv4();
         }
 
+        // IsLoopback covers 127.0.0.0/8 and ::1; 0.0.0.0/8 and :: (IPv4-compatible 0.0.0.0) are "unspecified" below.
         if (IPAddress.IsLoopback(address)) return "loopback";
-        if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any)) return "unspecified";
         if (address.AddressFamily == AddressFamily.InterNetwork)
         {
             var b = address.GetAddressBytes();
@@ -81,7 +81,6 @@ public sealed class NetworkPolicy
                 0 => "unspecified",
                 10 => "private",
                 100 when b[1] >= 64 && b[1] <= 127 => "shared (CGNAT)",
-                127 => "loopback",
                 169 when b[1] == 254 => b[2] == 169 && b[3] == 254 ? "cloud metadata" : "link-local",
                 172 when b[1] >= 16 && b[1] <= 31 => "private",
                 192 when b[1] == 168 => "private",
@@ -115,12 +114,8 @@ public sealed class NetworkPolicy
     /// </remarks>
     private static string? ClassifyEmbeddedIpv4(IPAddress address)
     {
-        Span<byte> b = stackalloc byte[16];
-        if (!address.TryWriteBytes(b, out var written) || written != 16)
-        {
-            return null;
-        }
-
+        // Only IPv6 addresses get here (IPv4 is classified before): always 16 bytes.
+        ReadOnlySpan<byte> b = address.GetAddressBytes();
         string? rangeClass = null;
         int at;
         if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0)
@@ -142,7 +137,7 @@ public sealed class NetworkPolicy
         }
         else if (!b[..12].ContainsAnyExcept((byte)0))
         {
-            at = 12; // IPv4-compatible ::a.b.c.d (:: and ::1 are classified before)
+            at = 12; // IPv4-compatible ::a.b.c.d (::1 is classified before; :: carries 0.0.0.0, "unspecified")
         }
         else if (!b[..8].ContainsAnyExcept((byte)0) && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0)
         {
@@ -165,6 +160,7 @@ public sealed class NetworkPolicy
         => async (context, cancellationToken) =>
         {
             var host = context.DnsEndPoint.Host;
+            // Stryker disable once Boolean : ConfigureAwait(true) behaves the same here (no synchronization context)
             var addresses = IPAddress.TryParse(host, out var literal)
                 ? [literal]
                 : await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
@@ -193,6 +189,7 @@ public sealed class NetworkPolicy
                 }
             }
 
+            // Stryker disable once String : no address at all is unreachable in practice (the resolver throws instead)
             throw new HttpRequestException(refusal ?? $"{host} did not resolve to any address", null, HttpStatusCode.Forbidden);
         };
 

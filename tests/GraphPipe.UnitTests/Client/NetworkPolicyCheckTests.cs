@@ -183,6 +183,34 @@ public sealed class NetworkPolicyCheckTests
         Assert.IsType<SocketException>(error.InnerException, exactMatch: false);
     }
 
+    [Fact]
+    public async Task Handler_Disposed_ClosesTheConnectionItMade()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var http = new HttpClient(NetworkPolicy.AllowAll.CreateHandler());
+        var get = http.GetStringAsync(new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/"), Ct);
+        using var origin = await listener.AcceptTcpClientAsync(Ct);
+        var stream = origin.GetStream();
+        var seen = new StringBuilder();
+        var buffer = new byte[4096];
+        while (!seen.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+        {
+            var n = await stream.ReadAsync(buffer, Ct);
+            Assert.NotEqual(0, n);
+            seen.Append(Encoding.ASCII.GetString(buffer, 0, n));
+        }
+
+        // A keep-alive answer: the pooled connection stays open until the client is disposed.
+        await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"u8.ToArray(), Ct);
+        Assert.Equal("ok", await get.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+
+        http.Dispose();
+
+        // The stream the connect callback returned owns its socket: disposing it closes the connection (end of stream here).
+        Assert.Equal(0, await stream.ReadAsync(buffer, Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(10), Ct));
+    }
+
     private static HttpStatusCode? FindStatus(Exception error)
     {
         for (var e = error; e is not null; e = e.InnerException)

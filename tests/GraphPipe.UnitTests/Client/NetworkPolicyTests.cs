@@ -120,6 +120,11 @@ public sealed class NetworkPolicyTests
     [InlineData("2001:0:a9fe:a9fe::", "Teredo")]
     [InlineData("2001:0:808:808:0:0:5601:5601", "Teredo")]
     [InlineData("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo")]
+    // Public addresses one field away from an embedding form stay public (each prefix test needs all its parts)
+    [InlineData("2003::1", null)] // 20xx:0000: is Teredo only as 2001:0000:
+    [InlineData("3001::808:808", null)]
+    [InlineData("2a00:1450::ffff:0:a00:1", null)] // ffff:0 after a non-zero prefix is not IPv4-translated
+    [InlineData("2a00:1450::ff:0:a00:1", null)]
     public void Classify_Ipv6EmbeddingIpv4_ClassifiedByTheEmbeddedAddress(string address, string? expected)
         => Assert.Equal(expected, NetworkPolicy.Classify(IPAddress.Parse(address)));
 
