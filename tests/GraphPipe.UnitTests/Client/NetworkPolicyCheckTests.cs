@@ -167,6 +167,54 @@ public sealed class NetworkPolicyCheckTests
     }
 
     [Fact]
+    public async Task Handler_Ipv6LoopbackAllowed_ConnectsOverIpv6()
+    {
+        if (!Socket.OSSupportsIPv6)
+        {
+            Assert.Skip("[ci-allowed] this host has IPv6 turned off; an IPv6 loopback origin cannot exist");
+        }
+
+        // Only IPv4-mapped addresses are connected to as IPv4; a real IPv6 address must stay IPv6.
+        using var origin = new OneShotOrigin(IPAddress.IPv6Loopback);
+        using var http = new HttpClient(NetworkPolicy.AllowAll.CreateHandler());
+
+        var body = await http.GetStringAsync(new Uri($"http://[::1]:{origin.Port}/"), Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+
+        Assert.Equal("ok", body);
+    }
+
+    [Fact]
+    public async Task ConnectCallback_Connects_WithNagleOff()
+    {
+        using var origin = new OneShotOrigin();
+        var connect = NetworkPolicy.AllowAll.CreateConnectCallback();
+        bool? noDelay = null;
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, ct) =>
+            {
+                var stream = Assert.IsType<NetworkStream>(await connect(context, ct));
+                noDelay = stream.Socket.NoDelay; // read now: the origin closes the connection after its answer
+                return stream;
+            },
+        };
+        using var http = new HttpClient(handler);
+
+        Assert.Equal("ok", await http.GetStringAsync(new Uri($"http://127.0.0.1:{origin.Port}/"), Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct));
+
+        // Small requests (a GraphPipe header, a short URL list) must not wait for Nagle's delayed ACK.
+        Assert.True(noDelay);
+    }
+
+    [Fact]
+    public void CreateHandler_ConnectTimeout_Honoured()
+    {
+        using var handler = Assert.IsType<SocketsHttpHandler>(new NetworkPolicy().CreateHandler(connectTimeout: TimeSpan.FromSeconds(3)));
+
+        Assert.Equal(TimeSpan.FromSeconds(3), handler.ConnectTimeout);
+    }
+
+    [Fact]
     public async Task Handler_AllowedAddressNothingListening_FailsToConnect()
     {
         int port;
@@ -224,11 +272,12 @@ public sealed class NetworkPolicyCheckTests
     /// <summary>A loopback TCP origin (127.0.0.1) that answers one HTTP request with "ok" and records whether anyone connected.</summary>
     private sealed class OneShotOrigin : IDisposable
     {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly TcpListener _listener;
         private volatile bool _accepted;
 
-        public OneShotOrigin()
+        public OneShotOrigin(IPAddress? address = null)
         {
+            _listener = new(address ?? IPAddress.Loopback, 0);
             _listener.Start();
             _ = ServeAsync();
         }
