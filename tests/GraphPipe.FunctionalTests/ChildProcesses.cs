@@ -152,7 +152,23 @@ internal sealed partial class CliProcess : IDisposable
         }
     }
 
-    public void Dispose() => Process.Dispose();
+    /// <summary>Kills the child if it still runs (a test that forgot <see cref="KillAsync"/> must not leave a server behind), then releases it.</summary>
+    public void Dispose()
+    {
+        try
+        {
+            if (!Process.HasExited)
+            {
+                Process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Never started or already gone.
+        }
+
+        Process.Dispose();
+    }
 
     [GeneratedRegex(@"^graphpipe: serving '(?<name>[^']+)' on (?<url>https?://127\.0\.0\.1:\d+)$")]
     private static partial Regex ServingLine();
