@@ -87,7 +87,7 @@ internal readonly struct FlatBufferReader
     }
 
     /// <summary>Position of the table referenced by field, or -1.</summary>
-    public int ReadTableField(int table, int field, string what)
+    public int ReadTableField(int table, int field, FieldPath what)
     {
         var pos = FieldPosition(table, field, 4);
         if (pos < 0)
@@ -100,7 +100,7 @@ internal readonly struct FlatBufferReader
     }
 
     /// <summary>Start (position of the length) and element count of a vector field, or (-1, 0) when absent.</summary>
-    public (int Start, int Count) ReadVectorField(int table, int field, int elementSize, string what)
+    public (int Start, int Count) ReadVectorField(int table, int field, int elementSize, FieldPath what)
     {
         var pos = FieldPosition(table, field, 4);
         if (pos < 0)
@@ -116,20 +116,20 @@ internal readonly struct FlatBufferReader
     }
 
     /// <summary>The bytes of a string or [ubyte] field (without any terminator), or empty when absent.</summary>
-    public ReadOnlyMemory<byte> ReadBytesField(int table, int field, string what)
+    public ReadOnlyMemory<byte> ReadBytesField(int table, int field, FieldPath what)
     {
         var (start, count) = ReadVectorField(table, field, 1, what);
         return start < 0 ? ReadOnlyMemory<byte>.Empty : Buffer.Slice(start + 4, count);
     }
 
-    public string ReadStringField(int table, int field, string what)
+    public string ReadStringField(int table, int field, FieldPath what)
     {
         var bytes = ReadBytesField(table, field, what);
         return bytes.IsEmpty ? string.Empty : DecodeUtf8(bytes.Span);
     }
 
     /// <summary>Follows the offset stored in element <paramref name="index"/> of an offset vector.</summary>
-    public int ReadOffsetElement(int vectorStart, int index, string what)
+    public int ReadOffsetElement(int vectorStart, int index, FieldPath what)
     {
         // The slot itself was charged with its vector; this is the target's table header or length prefix.
         Budget.Spend(4, what);
@@ -137,7 +137,7 @@ internal readonly struct FlatBufferReader
     }
 
     /// <summary>The bytes of a string (or byte vector) referenced by element <paramref name="index"/> of an offset vector.</summary>
-    public ReadOnlyMemory<byte> ReadBytesElement(int vectorStart, int index, string what)
+    public ReadOnlyMemory<byte> ReadBytesElement(int vectorStart, int index, FieldPath what)
     {
         var str = ReadOffsetElement(vectorStart, index, what);
         var length = ReadVectorLength(str, 1, what);
@@ -148,7 +148,7 @@ internal readonly struct FlatBufferReader
     public long ReadInt64Element(int vectorStart, int index)
         => BinaryPrimitives.ReadInt64LittleEndian(Span.Slice(vectorStart + 4 + (8 * index)));
 
-    private int ReadVectorLength(int vec, int elementSize, string what)
+    private int ReadVectorLength(int vec, int elementSize, FieldPath what)
     {
         // Stryker disable once Statement : callers pass positions FollowOffset or FieldPosition already checked; kept as a second line of defence, so mutating it changes nothing observable
         CheckRange(vec, 4, what);
@@ -162,7 +162,7 @@ internal readonly struct FlatBufferReader
         return (int)length;
     }
 
-    private int FollowOffset(int pos, string what)
+    private int FollowOffset(int pos, FieldPath what)
     {
         // Stryker disable once Statement : callers pass positions FollowOffset or FieldPosition already checked; kept as a second line of defence, so mutating it changes nothing observable
         CheckRange(pos, 4, what);
@@ -176,7 +176,7 @@ internal readonly struct FlatBufferReader
     }
 
     // Stryker disable all : callers pass positions FollowOffset or FieldPosition already checked; kept as a second line of defence, so mutating it changes nothing observable
-    private void CheckRange(int pos, int size, string what)
+    private void CheckRange(int pos, int size, FieldPath what)
     {
         if (pos < 0 || (long)pos + size > Buffer.Length)
         {

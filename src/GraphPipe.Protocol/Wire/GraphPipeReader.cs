@@ -136,13 +136,13 @@ public static class GraphPipeReader
         var result = new Tensor[count];
         for (var i = 0; i < count; i++)
         {
-            result[i] = ReadTensor(reader, reader.ReadOffsetElement(start, i, what), $"{what}[{i}]");
+            result[i] = ReadTensor(reader, reader.ReadOffsetElement(start, i, what), new FieldPath(what, i));
         }
 
         return result;
     }
 
-    private static Tensor ReadTensor(FlatBufferReader reader, int table, string what)
+    private static Tensor ReadTensor(FlatBufferReader reader, int table, FieldPath what)
     {
         var typeId = reader.ReadByteField(table, TensorTypeField);
         var type = (TensorType)typeId;
@@ -160,7 +160,8 @@ public static class GraphPipeReader
 
         if (type == TensorType.String)
         {
-            var (start, n) = reader.ReadVectorField(table, TensorStringVal, 4, $"{what}.string_val");
+            var elements = what.Member("string_val");
+            var (start, n) = reader.ReadVectorField(table, TensorStringVal, 4, elements);
             if (n != count)
             {
                 throw FlatBufferReader.Malformed($"{what}: shape {Echo.Shape(shape.AsSpan())} needs {count} strings, message has {n}");
@@ -170,13 +171,13 @@ public static class GraphPipeReader
             for (var i = 0; i < n; i++)
             {
                 // Length-prefixed: Go writes no NUL terminator, so never look for one.
-                strings[i] = reader.ReadBytesElement(start, i, $"{what}.string_val");
+                strings[i] = reader.ReadBytesElement(start, i, elements);
             }
 
             return Tensor.CreateUnchecked(type, shape, ReadOnlyMemory<byte>.Empty, strings);
         }
 
-        var data = reader.ReadBytesField(table, TensorData, $"{what}.data");
+        var data = reader.ReadBytesField(table, TensorData, what.Member("data"));
         // 128-bit: count * element size can exceed 2^64 (e.g. [2^60,4] of float32), and a wrapped product could match the data.
         var expected = (UInt128)(ulong)count * (uint)type.ElementSize();
         if ((UInt128)(ulong)data.Length != expected)
@@ -187,9 +188,10 @@ public static class GraphPipeReader
         return Tensor.CreateUnchecked(type, shape, data, null);
     }
 
-    private static ImmutableArray<long> ReadShape(FlatBufferReader reader, int table, int field, string what)
+    private static ImmutableArray<long> ReadShape(FlatBufferReader reader, int table, int field, FieldPath what)
     {
-        var (start, count) = reader.ReadVectorField(table, field, 8, $"{what}.shape");
+        var path = what.Member("shape");
+        var (start, count) = reader.ReadVectorField(table, field, 8, path);
         if (count == 0)
         {
             return [];
@@ -197,7 +199,7 @@ public static class GraphPipeReader
 
         if (count > MaxRank)
         {
-            throw FlatBufferReader.Malformed($"{what}.shape: {count} dimensions exceed the limit of {MaxRank}");
+            throw FlatBufferReader.Malformed($"{path}: {count} dimensions exceed the limit of {MaxRank}");
         }
 
         var dims = new long[count];
@@ -223,10 +225,10 @@ public static class GraphPipeReader
             var io = reader.ReadOffsetElement(start, i, what);
             var typeId = reader.ReadByteField(io, IoType);
             result[i] = new IOMetadata(
-                reader.ReadStringField(io, IoName, $"{what}[{i}].name"),
+                reader.ReadStringField(io, IoName, new FieldPath(what, i, "name")),
                 (TensorType)typeId,
-                ReadShape(reader, io, IoShape, $"{what}[{i}]"),
-                reader.ReadStringField(io, IoDescription, $"{what}[{i}].description"));
+                ReadShape(reader, io, IoShape, new FieldPath(what, i)),
+                reader.ReadStringField(io, IoDescription, new FieldPath(what, i, "description")));
         }
 
         return result;

@@ -25,7 +25,7 @@ internal sealed class ParseBudget
     public static ParseBudget For(ReadOnlyMemory<byte> buffer) => new(buffer.Length);
 
     /// <summary>Charges <paramref name="bytes"/> to the parse; throws, naming <paramref name="what"/>, once the message has yielded more than it carries.</summary>
-    public void Spend(long bytes, string what)
+    public void Spend(long bytes, FieldPath what)
     {
         _spent += bytes;
         if (_spent > _limit)

@@ -14,6 +14,12 @@ namespace GraphPipe.FunctionalTests.Classy;
 /// </summary>
 public sealed class ClassyWebBrowserTests(ClassyWebFixture fixture) : IClassFixture<ClassyWebFixture>
 {
+    /// <summary>
+    /// How long a run of the page may take before the test calls it hung. Generous: alone a run takes seconds,
+    /// but CI runs the browser beside every other test class on 2 cores (runs of 45-60 s seen with the CPUs busy).
+    /// </summary>
+    private const int AnswerTimeoutMs = 180_000;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -160,7 +166,18 @@ public sealed class ClassyWebBrowserTests(ClassyWebFixture fixture) : IClassFixt
             {
                 if (Interlocked.Increment(ref modelCalls) == 5)
                 {
-                    await stack.StopStageAsync(stack.Endpoints.Model, Ct);
+                    // In-flight calls get 20 s to finish, not the host's 30 s: a drain on a loaded machine
+                    // must not eat the cards' wait.
+                    using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+                    bounded.CancelAfter(TimeSpan.FromSeconds(20));
+                    try
+                    {
+                        await stack.StopStageAsync(stack.Endpoints.Model, bounded.Token);
+                    }
+                    catch (OperationCanceledException) when (!Ct.IsCancellationRequested)
+                    {
+                        // The 20 s ran out: the host cut what was still in flight.
+                    }
                 }
 
                 await route.ContinueAsync();
@@ -202,10 +219,20 @@ public sealed class ClassyWebBrowserTests(ClassyWebFixture fixture) : IClassFixt
     /// <summary>Waits until the run is over (every card answered, buttons enabled again) and reads the cards.</summary>
     private static async Task<Card[]> WaitForCardsAsync(IPage page, int count)
     {
-        await page.WaitForFunctionAsync(
-            "n => document.querySelectorAll('.card').length === n && !document.querySelector('.card[data-state=pending]') && !document.getElementById('classify').disabled",
-            count,
-            new PageWaitForFunctionOptions { Timeout = 60_000 });
+        try
+        {
+            await page.WaitForFunctionAsync(
+                "n => document.querySelectorAll('.card').length === n && !document.querySelector('.card[data-state=pending]') && !document.getElementById('classify').disabled",
+                count,
+                new PageWaitForFunctionOptions { Timeout = AnswerTimeoutMs });
+        }
+        catch (TimeoutException e)
+        {
+            // Say which cards were still waiting, and for what, rather than only that the wait ran out.
+            var state = await page.EvaluateAsync<string>("() => document.getElementById('status')?.textContent + '\\n' + [...document.querySelectorAll('.card')].map(c => c.dataset.index + ' ' + c.dataset.state + ' ' + (c.querySelector('.meta')?.textContent ?? '')).join('\\n')");
+            throw new TimeoutException($"waiting for {count} answered cards: {e.Message}\n{state}", e);
+        }
+
         var json = await page.EvaluateAsync<string>("""
             () => JSON.stringify([...document.querySelectorAll('.card')].map(c => ({
               index: Number(c.dataset.index), name: c.dataset.name, state: c.dataset.state, label: c.dataset.label ?? null,
@@ -220,7 +247,7 @@ public sealed class ClassyWebBrowserTests(ClassyWebFixture fixture) : IClassFixt
     private static async Task<Dictionary<string, Row>> CompareAsync(IPage page, (string File, string Label)[] expected)
     {
         await page.GetByRole(AriaRole.Button, new() { Name = "Compare all three" }).ClickAsync();
-        await page.WaitForFunctionAsync("() => document.querySelectorAll('#comparison-rows tr').length === 3 && !document.getElementById('compare').disabled", null, new PageWaitForFunctionOptions { Timeout = 90_000 });
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#comparison-rows tr').length === 3 && !document.getElementById('compare').disabled", null, new PageWaitForFunctionOptions { Timeout = AnswerTimeoutMs });
         Assert.Equal("true", await page.GetAttributeAsync("#agreement", "data-agree"));
         var labels = await page.EvaluateAsync<string>("() => JSON.stringify([...document.querySelectorAll('.card')].map(c => [c.dataset.labelClient, c.dataset.labelServer, c.dataset.labelHybrid]))");
         var perCard = JsonSerializer.Deserialize<string[][]>(labels)!;
