@@ -1,0 +1,294 @@
+using System.Buffers.Binary;
+using GraphPipe.Imaging;
+using SkiaSharp;
+using static GraphPipe.FunctionalTests.Preprocess.TestImages;
+
+namespace GraphPipe.UnitTests;
+
+/// <summary>
+/// <see cref="ImagePreprocessor.Preprocess(ReadOnlySpan{byte}, PreprocessProfile, Span{float}, long)"/> in process with
+/// the real codecs: format sniffing, the decompression-bomb checks on the header, and decoded values against
+/// pixels set here (lossless formats) or a reference resample of SkiaSharp's full decode (JPEG).
+/// </summary>
+public sealed class ImagePreprocessorTests
+{
+    private static readonly PreprocessProfile Raw = new() { Name = "raw", Width = 8, Height = 6, ChannelOrder = ChannelOrder.Rgb, Layout = TensorLayout.Nhwc, Scale = 1f, Mean = [0f, 0f, 0f], Std = [1f, 1f, 1f] };
+
+    private static InvalidImageException Refused(byte[] bytes, long maxPixels = ImagePreprocessor.DefaultMaxPixels)
+        => Assert.Throws<InvalidImageException>(() => ImagePreprocessor.Preprocess(bytes, Raw, new float[Raw.ElementsPerImage], maxPixels));
+
+    private static byte[] Padded(ReadOnlySpan<byte> prefix, int length)
+    {
+        var bytes = new byte[length];
+        prefix.CopyTo(bytes);
+        for (var i = prefix.Length; i < length; i++) bytes[i] = (byte)(i * 7);
+        return bytes;
+    }
+
+    /// <summary>An 8x6 image, every pixel different.</summary>
+    private static SKBitmap Gradient(int width = 8, int height = 6)
+    {
+        var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        for (var y = 0; y < height; y++)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                bitmap.SetPixel(x, y, new SKColor((byte)(x * 30), (byte)((y * 40) + 5), (byte)(((x + y) * 13) + 50)));
+            }
+        }
+
+        return bitmap;
+    }
+
+    private static void AssertPixelsExact(SKBitmap image, float[] output, PreprocessProfile p)
+    {
+        for (var y = 0; y < p.Height; y++)
+        {
+            for (var x = 0; x < p.Width; x++)
+            {
+                var c = image.GetPixel(x, y);
+                Assert.Equal([c.Red, c.Green, c.Blue], new[] { output[Index(p, x, y, 0)], output[Index(p, x, y, 1)], output[Index(p, x, y, 2)] });
+            }
+        }
+    }
+
+    private static byte[] GifHeader(int width, int height)
+    {
+        var bytes = Padded("GIF89a"u8, 10);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(6), (ushort)width);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), (ushort)height);
+        return bytes;
+    }
+
+    private static byte[] BmpHeader(int width, int height)
+    {
+        var bytes = Padded("BM"u8, 26);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(18), width);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(22), height);
+        return bytes;
+    }
+
+    [Fact]
+    public void Preprocess_Empty_RefusedAsEmpty()
+    {
+        Assert.Equal("empty (0 bytes), expected an encoded image", Refused([]).Message);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0xFF, 0xD8, 0x00, 0xE0 })]
+    [InlineData(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0B, 0, 0 })]
+    [InlineData(new byte[] { (byte)'G', (byte)'I', (byte)'F', (byte)'8', (byte)'8', (byte)'a', 1, 0, 1, 0 })]
+    [InlineData(new byte[] { (byte)'R', (byte)'I', (byte)'F', (byte)'F', 0, 0, 0, 0, (byte)'W', (byte)'E', (byte)'B', (byte)'Q' })]
+    [InlineData(new byte[] { (byte)'R', (byte)'I', (byte)'F', (byte)'F', 0, 0, 0, 0, (byte)'W', (byte)'E', (byte)'B' })]
+    [InlineData(new byte[] { (byte)'B', (byte)'M', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 })]
+    [InlineData(new byte[] { (byte)'A' })]
+    public void Preprocess_NoKnownSignature_RefusedListingTheFormats(byte[] bytes)
+    {
+        Assert.Equal("not a supported image (JPEG, PNG, GIF, BMP, WebP)", Refused(bytes).Message);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0xFF, 0xD8, 0xFF }, "corrupt JPEG")]
+    [InlineData(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, "corrupt PNG")]
+    [InlineData(new byte[] { (byte)'G', (byte)'I', (byte)'F', (byte)'8', (byte)'7', (byte)'a' }, "corrupt GIF")]
+    [InlineData(new byte[] { (byte)'G', (byte)'I', (byte)'F', (byte)'8', (byte)'9', (byte)'a' }, "corrupt GIF")]
+    [InlineData(new byte[] { (byte)'R', (byte)'I', (byte)'F', (byte)'F', 9, 9, 9, 9, (byte)'W', (byte)'E', (byte)'B', (byte)'P' }, "corrupt WEBP")]
+    public void Preprocess_SignatureThenGarbage_RefusedAsCorruptOfThatFormat(byte[] signature, string expected)
+    {
+        var ex = Refused(Padded(signature, signature.Length + 3));
+
+        Assert.StartsWith(expected + ": ", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Preprocess_TwentySixByteBmpHeaderClaimingHugeSize_RefusedBeforeDecoding()
+    {
+        Assert.Equal("100000x100000 pixels exceeds the limit of 40000000", Refused(BmpHeader(100_000, 100_000)).Message);
+    }
+
+    [Fact]
+    public void Preprocess_TopDownBmpHeader_NegativeHeightCountedAsItsSize()
+    {
+        Assert.Equal("10001x4000 pixels exceeds the limit of 40000000", Refused(BmpHeader(10_001, -4000)).Message);
+    }
+
+    [Fact]
+    public void Preprocess_NegativeWidthBmpHeader_CountedAsItsSize()
+    {
+        Assert.Equal("7x3 pixels exceeds the limit of 20", Refused(BmpHeader(-7, 3), maxPixels: 20).Message);
+    }
+
+    [Fact]
+    public void Preprocess_PngHeaderOverTheLimit_RefusedNamingBothSizes()
+    {
+        Assert.Equal("70000x60000 pixels exceeds the limit of 40000000", Refused(PngHeaderOnly(70_000, 60_000)).Message);
+    }
+
+    [Fact]
+    public void Preprocess_PngHeaderCutAtTwentyFourBytes_StillCheckedBeforeDecoding()
+    {
+        Assert.Equal("70000x60000 pixels exceeds the limit of 40000000", Refused(PngHeaderOnly(70_000, 60_000)[..24]).Message);
+    }
+
+    [Fact]
+    public void Preprocess_PngHeaderOneByteShortOfTheSize_LeftToTheDecoder()
+    {
+        Assert.StartsWith("corrupt PNG", Refused(PngHeaderOnly(70_000, 60_000)[..23]).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Preprocess_PngHeaderExactlyAtTheLimit_NotRefusedForItsSize()
+    {
+        var ex = Refused(PngHeaderOnly(1000, 1000), maxPixels: 1_000_000);
+
+        Assert.DoesNotContain("exceeds", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("1000x1000 pixels exceeds the limit of 999999", Refused(PngHeaderOnly(1000, 1000), maxPixels: 999_999).Message);
+    }
+
+    [Theory]
+    [InlineData(0, 5)]
+    [InlineData(5, 0)]
+    public void Preprocess_PngHeaderWithAZeroSide_RefusedAsEmpty(int width, int height)
+    {
+        Assert.Equal($"{width}x{height} pixels: the image is empty", Refused(PngHeaderOnly(width, height)).Message);
+    }
+
+    [Fact]
+    public void Preprocess_GifHeaderOverTheLimit_RefusedFromTheTenByteHeader()
+    {
+        Assert.Equal("60000x50000 pixels exceeds the limit of 40000000", Refused(GifHeader(60_000, 50_000)).Message);
+    }
+
+    [Fact]
+    public void Preprocess_GifHeaderOfNineBytes_LeftToTheDecoder()
+    {
+        Assert.StartsWith("corrupt GIF", Refused(GifHeader(60_000, 50_000)[..9]).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Preprocess_DecodedSizeOverTheLimit_RefusedByTheDecodersSize()
+    {
+        using var image = Gradient(8, 6);
+
+        Assert.Equal("8x6 pixels exceeds the limit of 47", Refused(WebPLossless(image), maxPixels: 47).Message);
+        Assert.Equal("8x6 pixels exceeds the limit of 47", Refused(Jpeg(image), maxPixels: 47).Message);
+    }
+
+    [Fact]
+    public void Preprocess_DestinationOneFloatShort_ArgumentExceptionNamingTheNeed()
+    {
+        using var image = Gradient();
+
+        var ex = Assert.Throws<ArgumentException>(() => ImagePreprocessor.Preprocess(Png(image), Raw, new float[Raw.ElementsPerImage - 1]));
+
+        Assert.Equal("destination", ex.ParamName);
+        Assert.StartsWith($"destination holds {Raw.ElementsPerImage - 1} floats; profile 'raw' needs {Raw.ElementsPerImage}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Preprocess_DestinationOfExactlyOneImage_Filled()
+    {
+        using var image = Gradient();
+        var output = new float[Raw.ElementsPerImage];
+
+        ImagePreprocessor.Preprocess(Png(image), Raw, output);
+
+        AssertPixelsExact(image, output, Raw);
+    }
+
+    [Fact]
+    public void Preprocess_LosslessFormatsAtTheProfileSize_EveryPixelExact()
+    {
+        using var image = Gradient();
+
+        foreach (var encoded in new[] { Png(image), WebPLossless(image), Bmp(image) })
+        {
+            AssertPixelsExact(image, Run(encoded, Raw), Raw);
+        }
+    }
+
+    [Fact]
+    public void Preprocess_AnimatedGif_FirstFrameOnly()
+    {
+        var output = Run(TwoFrameGif(8, 6, Red, Green), Raw);
+
+        Assert.All(Enumerable.Range(0, 8 * 6), i => Assert.Equal([Red.R, Red.G, Red.B], output.AsSpan(i * 3, 3).ToArray()));
+    }
+
+    [Fact]
+    public void Preprocess_PngResizedAndNormalised_MatchesTheReference()
+    {
+        using var image = Gradient(8, 6);
+        var p = Raw.With(width: 5, height: 9, channelOrder: ChannelOrder.Bgr, layout: TensorLayout.Nchw, mean: [1f, 2f, 3f], std: [0.5f, 2f, 4f], scale: 0.5f);
+
+        var output = Run(Png(image), p);
+
+        var reference = Reference(image, p);
+        Assert.True(MeanAbsDiff(output, reference) < 1e-4, $"mean abs diff {MeanAbsDiff(output, reference)}");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Preprocess_LargeJpeg_ScaledDecodeStaysCloseToAFullDecode(bool skia)
+    {
+        var decoder = skia ? DecoderChoice.Skia : DecoderChoice.Auto;
+        // 896 -> 224: DCT scaling to 1/4 covers the target exactly; a coarser scale would lose the 8-pixel stripes.
+        using var image = new SKBitmap(new SKImageInfo(896, 896, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        for (var y = 0; y < 896; y++)
+        {
+            for (var x = 0; x < 896; x++)
+            {
+                var on = ((x / 8) + (y / 8)) % 2 == 0;
+                image.SetPixel(x, y, on ? new SKColor(230, 200, 20) : new SKColor(20, 40, 210));
+            }
+        }
+
+        var jpeg = Jpeg(image, 98);
+        using var decoded = DecodeFull(jpeg);
+        var p = PreprocessProfile.Get("resnet18");
+        var output = new float[p.ElementsPerImage];
+
+        ImagePreprocessor.Preprocess(jpeg, p, output, ImagePreprocessor.DefaultMaxPixels, decoder);
+
+        var diff = MeanAbsDiff(output, Reference(decoded, p));
+        Assert.True(diff < 4, $"mean abs diff {diff} against a full decode");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Preprocess_SmallJpeg_FullSizeDecodeCloseToTheSource(bool skia)
+    {
+        var decoder = skia ? DecoderChoice.Skia : DecoderChoice.Auto;
+        using var image = Quadrants(64, 48);
+        var p = Raw.With(width: 64, height: 48);
+        var output = new float[p.ElementsPerImage];
+
+        ImagePreprocessor.Preprocess(Jpeg(image, 100), p, output, ImagePreprocessor.DefaultMaxPixels, decoder);
+
+        foreach (var (x, y) in new[] { (5, 5), (58, 5), (5, 42), (58, 42) })
+        {
+            var colour = QuadrantAt(x, y, 32, 24);
+            for (var c = 0; c < 3; c++)
+            {
+                Assert.InRange(output[Index(p, x, y, c)], colour[c] - 6, colour[c] + 6);
+            }
+        }
+    }
+
+    [Fact]
+    public void Preprocess_CorruptJpegBody_RefusedAsCorruptJpeg()
+    {
+        using var image = Quadrants(64, 48);
+        var jpeg = Jpeg(image, 90);
+        // Headers intact, the entropy-coded scan cut short.
+        var cut = jpeg[..(jpeg.Length * 3 / 4)];
+
+        foreach (var decoder in new[] { DecoderChoice.Auto, DecoderChoice.Skia })
+        {
+            var ex = Assert.Throws<InvalidImageException>(() => ImagePreprocessor.Preprocess(cut, Raw, new float[Raw.ElementsPerImage], ImagePreprocessor.DefaultMaxPixels, decoder));
+            Assert.StartsWith("corrupt JPEG: ", ex.Message, StringComparison.Ordinal);
+        }
+    }
+}
