@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using GraphPipe.Server;
 using GraphPipe.Server.Serving;
@@ -28,6 +29,9 @@ public sealed class RequestBodyReaderTests
 
         public List<int> Offered { get; } = [];
 
+        /// <summary>The arrays behind the buffers each read was given.</summary>
+        public List<byte[]> Arrays { get; } = [];
+
         public int Consumed => _position;
 
         /// <summary>After this many bytes, reads wait for the token (or <see cref="Release"/>) instead of returning.</summary>
@@ -43,11 +47,16 @@ public sealed class RequestBodyReaderTests
 
         public TaskCompletionSource Stalled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Completing it runs the stalled read's continuation (and the reader's) on the completing thread.</summary>
+        public TaskCompletionSource Release { get; } = new();
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             Offered.Add(buffer.Length);
+            if (MemoryMarshal.TryGetArray<byte>(buffer, out var segment) && !Arrays.Contains(segment.Array!))
+            {
+                Arrays.Add(segment.Array!);
+            }
             if (_position >= FailAfter && FailWith is not null)
             {
                 throw FailWith;
@@ -119,6 +128,27 @@ public sealed class RequestBodyReaderTests
     }
 
     private sealed record Run(PooledBody? Body, int Status, string Text, DefaultHttpContext Context);
+
+    /// <summary>
+    /// Takes one array of each size out of this thread's slot of the pool, so that an array the reader returns
+    /// (on this thread: the scripted body completes synchronously) is the next one rented there.
+    /// </summary>
+    private sealed class PoolProbe : IDisposable
+    {
+        private readonly List<byte[]> _held;
+
+        public PoolProbe(params int[] sizes) => _held = [.. sizes.Select(BodyBuffers.Rent)];
+
+        /// <summary>True when the next array of this size the pool hands out is <paramref name="array"/>.</summary>
+        public static bool CameBack(byte[] array)
+        {
+            var again = BodyBuffers.Rent(array.Length);
+            BodyBuffers.Return(again);
+            return ReferenceEquals(again, array);
+        }
+
+        public void Dispose() => _held.ForEach(BodyBuffers.Return);
+    }
 
     private static byte[] Bytes(int length) => Enumerable.Range(0, length).Select(i => (byte)((i * 31) + (i >> 8))).ToArray();
 
@@ -279,12 +309,16 @@ public sealed class RequestBodyReaderTests
     public async Task ReadAsync_UndeclaredBodyOneByteOverTheLimit_Writes413WithItsSize()
     {
         var (reader, _) = Reader(max: 100);
+        var stream = new ScriptedBody(Bytes(101));
+        using var probe = new PoolProbe(128);
 
-        var run = await ReadAsync(reader, Context(new ScriptedBody(Bytes(101))));
+        var run = await ReadAsync(reader, Context(stream));
+        var returned = PoolProbe.CameBack(stream.Arrays.Single());
 
         Assert.Null(run.Body);
         Assert.Equal(413, run.Status);
         Assert.Equal("[s] request body of 101 bytes exceeds the limit of 100 bytes (MaxRequestBytes)", run.Text);
+        Assert.True(returned, "the buffer of a refused body was not returned to the pool");
     }
 
     [Fact]
@@ -292,14 +326,17 @@ public sealed class RequestBodyReaderTests
     {
         var stream = new ScriptedBody(Bytes(1_000_000), chunk: 64);
         var (reader, _) = Reader(max: 100);
+        using var probe = new PoolProbe(128);
 
         var run = await ReadAsync(reader, Context(stream));
+        var returned = PoolProbe.CameBack(stream.Arrays.Single());
 
         Assert.Null(run.Body);
         Assert.Equal(413, run.Status);
         Assert.Equal("[s] request body of more than 100 bytes exceeds the limit of 100 bytes (MaxRequestBytes)", run.Text);
         // The buffer for 101 bytes is pooled as 128: reading stops once that is full.
         Assert.Equal(128, stream.Consumed);
+        Assert.True(returned, "the buffer of a refused body was not returned to the pool");
     }
 
     [Fact]
@@ -315,6 +352,36 @@ public sealed class RequestBodyReaderTests
         Assert.Contains("more than 100 bytes", run.Text, StringComparison.Ordinal);
         Assert.Equal([16, 16, 32, 64], stream.Offered);
         Assert.Equal(128, stream.Consumed);
+    }
+
+    [Fact]
+    public async Task ReadAsync_BufferGrows_EachOutgrownBufferGoesBackToThePool()
+    {
+        var stream = new ScriptedBody(Bytes(40), chunk: 1000);
+        var (reader, _) = Reader(max: 1000);
+        using var probe = new PoolProbe(16, 32);
+
+        var run = await ReadAsync(reader, Context(stream, declared: 10));
+        var returned = stream.Arrays.Take(2).Select(PoolProbe.CameBack).ToArray();
+
+        using var body = Assert.IsType<PooledBody>(run.Body);
+        Assert.Equal(Bytes(40), body.Memory.ToArray());
+        Assert.Equal([16, 32, 64], stream.Arrays.Select(a => a.Length));
+        Assert.Equal([true, true], returned);
+    }
+
+    [Fact]
+    public async Task ReadAsync_BodyOneByteOverAPowerOfTwoLimitAfterGrowing_Writes413NotATruncatedBody()
+    {
+        // Limit 64: the last growth must make room for 65 bytes (pooled as 128), or the 65th byte would go unseen.
+        var stream = new ScriptedBody(Bytes(65), chunk: 1000);
+        var (reader, _) = Reader(max: 64);
+
+        var run = await ReadAsync(reader, Context(stream, declared: 10));
+
+        Assert.Null(run.Body);
+        Assert.Equal(413, run.Status);
+        Assert.Equal("[s] request body of 65 bytes exceeds the limit of 64 bytes (MaxRequestBytes)", run.Text);
     }
 
     [Fact]
@@ -349,8 +416,10 @@ public sealed class RequestBodyReaderTests
     {
         var stream = new ScriptedBody(Bytes(50)) { FailAfter = 0, FailWith = new BadHttpRequestException("Request body too large.", 413) };
         var (reader, _) = Reader(max: 100);
+        using var probe = new PoolProbe(128);
 
         var run = await ReadAsync(reader, Context(stream));
+        Assert.True(PoolProbe.CameBack(stream.Arrays.Single()), "the buffer was not returned to the pool");
 
         Assert.Null(run.Body);
         Assert.Equal(413, run.Status);
@@ -378,8 +447,9 @@ public sealed class RequestBodyReaderTests
         var (reader, lines) = Reader(max: 1000, timeout: TimeSpan.FromSeconds(5), time);
         var context = Context(stream);
         using var rejected = new MetricRecorder("GraphPipe.Server", "graphpipe.server.rejected", "reason");
+        using var byStage = new MetricRecorder("GraphPipe.Server", "graphpipe.server.rejected", "graphpipe.stage");
 
-        var pending = reader.ReadAsync(context, "s").AsTask();
+        var pending = reader.ReadAsync(context, "slow-stage").AsTask();
         await stream.Stalled.Task.WaitAsync(Wait, Ct);
         time.Advance(TimeSpan.FromSeconds(4.9));
         var earlyDone = pending.IsCompleted;
@@ -389,10 +459,32 @@ public sealed class RequestBodyReaderTests
         Assert.False(earlyDone, "the body read ended before its deadline");
         Assert.Null(run.Body);
         Assert.Equal(408, run.Status);
-        Assert.Equal("[s] request body not received within 5 s (37 bytes arrived)", run.Text);
+        Assert.Equal("[slow-stage] request body not received within 5 s (37 bytes arrived)", run.Text);
         Assert.Equal("close", context.Response.Headers.Connection.ToString());
         Assert.Contains(lines.Lines, l => l.Contains("BodyTooSlow", StringComparison.Ordinal) && l.Contains("within 5 s", StringComparison.Ordinal));
         Assert.Equal(1, rejected.For("body_timeout"));
+        Assert.Equal(1, byStage.For("slow-stage"));
+    }
+
+    [Fact]
+    public async Task ReadAsync_ReadCancelledAfterTheDeadline_BufferBackInThePoolAnd408()
+    {
+        var time = new FakeTimeProvider();
+        var stream = new ScriptedBody(Bytes(100)) { StallAfter = 10, IgnoreToken = true };
+        var (reader, _) = Reader(max: 1000, timeout: TimeSpan.FromSeconds(5), time);
+        var context = Context(stream);
+
+        var pending = reader.ReadAsync(context, "s").AsTask();
+        await stream.Stalled.Task.WaitAsync(Wait, Ct);
+        time.Advance(TimeSpan.FromSeconds(5));
+        // The stalled read ends here, on this thread, and the reader's handling with it.
+        using var probe = new PoolProbe(128 * 1024);
+        stream.Release.SetException(new OperationCanceledException("deadline"));
+        var returned = PoolProbe.CameBack(stream.Arrays.Single());
+        var run = Finish(await pending.WaitAsync(Wait, Ct), context);
+
+        Assert.Equal(408, run.Status);
+        Assert.True(returned, "the buffer of a timed-out body was not returned to the pool");
     }
 
     [Fact]
@@ -460,8 +552,10 @@ public sealed class RequestBodyReaderTests
     {
         var stream = new ScriptedBody(Bytes(100)) { FailAfter = 20, FailWith = new IOException("connection reset by peer") };
         var (reader, lines) = Reader(max: 1000);
+        using var probe = new PoolProbe(128);
 
         var run = await ReadAsync(reader, Context(stream, declared: 100));
+        Assert.True(PoolProbe.CameBack(stream.Arrays.Single()), "the buffer was not returned to the pool");
 
         Assert.Null(run.Body);
         Assert.Equal((200, ""), (run.Status, run.Text));
