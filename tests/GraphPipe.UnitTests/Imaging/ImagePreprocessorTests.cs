@@ -291,4 +291,140 @@ public sealed class ImagePreprocessorTests
             Assert.StartsWith("corrupt JPEG: ", ex.Message, StringComparison.Ordinal);
         }
     }
+
+    /// <summary>
+    /// Puts one known array of each size in this thread's slot of <see cref="System.Buffers.ArrayPool{T}.Shared"/>
+    /// (taking out what was there), so that an array the code under test rents and returns on this thread is
+    /// that one, and the next rent shows whether it came back.
+    /// </summary>
+    private sealed class PoolProbe<T> : IDisposable
+    {
+        private readonly T[] _held;
+
+        public PoolProbe(int size, Action<T[]>? fill = null)
+        {
+            _held = System.Buffers.ArrayPool<T>.Shared.Rent(size);
+            Known = System.Buffers.ArrayPool<T>.Shared.Rent(size);
+            fill?.Invoke(Known);
+            System.Buffers.ArrayPool<T>.Shared.Return(Known);
+        }
+
+        public T[] Known { get; }
+
+        /// <summary>The next two arrays of the size the pool hands out on this thread.</summary>
+        public (T[] First, T[] Second) RentTwo()
+        {
+            var first = System.Buffers.ArrayPool<T>.Shared.Rent(Known.Length);
+            var second = System.Buffers.ArrayPool<T>.Shared.Rent(Known.Length);
+            System.Buffers.ArrayPool<T>.Shared.Return(second);
+            System.Buffers.ArrayPool<T>.Shared.Return(first);
+            return (first, second);
+        }
+
+        public void Dispose() => System.Buffers.ArrayPool<T>.Shared.Return(_held);
+    }
+
+    [Fact]
+    public void Resample_ReturnsItsTapTablesToThePool()
+    {
+        var p = Raw.With(width: 40, height: 3);
+        using var indices = new PoolProbe<int>(80);
+        using var weights = new PoolProbe<float>(40);
+
+        ImagePreprocessor.Resample(new byte[20 * 10 * 4], 20, 10, 4, p, new float[p.ElementsPerImage]);
+
+        Assert.Same(indices.Known, indices.RentTwo().First);
+        Assert.Same(weights.Known, weights.RentTwo().First);
+    }
+
+    [Fact]
+    public void Preprocess_Png_DecodeBufferBackInThePoolOnce()
+    {
+        using var image = Gradient();
+        var png = Png(image);
+        using var probe = new PoolProbe<byte>(8 * 6 * 4);
+
+        ImagePreprocessor.Preprocess(png, Raw, new float[Raw.ElementsPerImage]);
+
+        var (first, second) = probe.RentTwo();
+        Assert.Same(probe.Known, first);
+        Assert.NotSame(first, second);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Preprocess_JpegCutShort_DecodeBufferBackInThePoolOnce(bool skia)
+    {
+        using var image = Quadrants(64, 48);
+        var jpeg = Jpeg(image, 90);
+        var cut = jpeg[..(jpeg.Length * 3 / 4)];
+        using var probe = new PoolProbe<byte>(64 * 48 * 4);
+
+        Assert.Throws<InvalidImageException>(() => ImagePreprocessor.Preprocess(cut, Raw, new float[Raw.ElementsPerImage], ImagePreprocessor.DefaultMaxPixels, skia ? DecoderChoice.Skia : DecoderChoice.Auto));
+
+        var (first, second) = probe.RentTwo();
+        Assert.Same(probe.Known, first);
+        Assert.NotSame(first, second);
+    }
+
+    /// <summary>A GIF89a of <paramref name="width"/>x<paramref name="height"/> whose only frame covers the left <paramref name="frameWidth"/> columns, in red.</summary>
+    private static byte[] PartialFrameGif(int width, int height, int frameWidth)
+    {
+        var gif = new List<byte>();
+        gif.AddRange("GIF89a"u8.ToArray());
+        gif.AddRange([(byte)width, (byte)(width >> 8), (byte)height, (byte)(height >> 8)]);
+        gif.AddRange([0xF1, 0, 0]); // global colour table of 4 entries
+        gif.AddRange([Red.R, Red.G, Red.B, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        gif.Add(0x2C);
+        gif.AddRange([0, 0, 0, 0, (byte)frameWidth, (byte)(frameWidth >> 8), (byte)height, (byte)(height >> 8), 0]);
+        gif.Add(2); // LZW minimum code size: codes of 3 bits, clear = 4, end = 5
+        var bits = new List<bool>();
+        void Emit(int code)
+        {
+            for (var b = 0; b < 3; b++) bits.Add(((code >> b) & 1) != 0);
+        }
+
+        for (var i = 0; i < frameWidth * height; i++)
+        {
+            Emit(4);
+            Emit(0);
+        }
+
+        Emit(5);
+        var data = new byte[(bits.Count + 7) / 8];
+        for (var i = 0; i < bits.Count; i++)
+        {
+            if (bits[i]) data[i / 8] |= (byte)(1 << (i % 8));
+        }
+
+        for (var offset = 0; offset < data.Length; offset += 255)
+        {
+            var n = Math.Min(255, data.Length - offset);
+            gif.Add((byte)n);
+            gif.AddRange(data.AsSpan(offset, n).ToArray());
+        }
+
+        gif.Add(0);
+        gif.Add(0x3B);
+        return [.. gif];
+    }
+
+    [Fact]
+    public void Preprocess_GifFrameCoveringPartOfTheCanvas_RestIsZeroNotStalePoolBytes()
+    {
+        // The pooled decode buffer is dirty (0xAB everywhere): the GIF decoder does not write what the frame leaves uncovered.
+        using var probe = new PoolProbe<byte>(8 * 6 * 4, a => a.AsSpan().Fill(0xAB));
+
+        var output = Run(PartialFrameGif(8, 6, frameWidth: 4), Raw);
+
+        for (var y = 0; y < 6; y++)
+        {
+            for (var x = 0; x < 8; x++)
+            {
+                float[] expected = x < 4 ? [Red.R, Red.G, Red.B] : [0, 0, 0];
+                Assert.Equal(expected, new[] { output[Index(Raw, x, y, 0)], output[Index(Raw, x, y, 1)], output[Index(Raw, x, y, 2)] });
+            }
+        }
+    }
 }
