@@ -292,38 +292,6 @@ public sealed class ImagePreprocessorTests
         }
     }
 
-    /// <summary>
-    /// Puts one known array of each size in this thread's slot of <see cref="System.Buffers.ArrayPool{T}.Shared"/>
-    /// (taking out what was there), so that an array the code under test rents and returns on this thread is
-    /// that one, and the next rent shows whether it came back.
-    /// </summary>
-    private sealed class PoolProbe<T> : IDisposable
-    {
-        private readonly T[] _held;
-
-        public PoolProbe(int size, Action<T[]>? fill = null)
-        {
-            _held = System.Buffers.ArrayPool<T>.Shared.Rent(size);
-            Known = System.Buffers.ArrayPool<T>.Shared.Rent(size);
-            fill?.Invoke(Known);
-            System.Buffers.ArrayPool<T>.Shared.Return(Known);
-        }
-
-        public T[] Known { get; }
-
-        /// <summary>The next two arrays of the size the pool hands out on this thread.</summary>
-        public (T[] First, T[] Second) RentTwo()
-        {
-            var first = System.Buffers.ArrayPool<T>.Shared.Rent(Known.Length);
-            var second = System.Buffers.ArrayPool<T>.Shared.Rent(Known.Length);
-            System.Buffers.ArrayPool<T>.Shared.Return(second);
-            System.Buffers.ArrayPool<T>.Shared.Return(first);
-            return (first, second);
-        }
-
-        public void Dispose() => System.Buffers.ArrayPool<T>.Shared.Return(_held);
-    }
-
     [Fact]
     public void Resample_ReturnsItsTapTablesToThePool()
     {

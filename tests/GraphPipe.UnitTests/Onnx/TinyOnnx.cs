@@ -10,7 +10,7 @@ namespace GraphPipe.UnitTests;
 /// </summary>
 internal static class TinyOnnx
 {
-    public const int FloatType = 1, UInt8Type = 2, Int64Type = 7, StringType = 8, BoolType = 9;
+    public const int FloatType = 1, UInt8Type = 2, Int64Type = 7, StringType = 8, BoolType = 9, BFloat16Type = 16;
 
     /// <summary>One value: name, element type and dimensions (a number, or a name for a dynamic dimension).</summary>
     public sealed record Value(string Name, int ElementType, params object[] Dims);
@@ -31,7 +31,7 @@ internal static class TinyOnnx
         public void Dispose() => System.IO.File.Delete(Path);
     }
 
-    public static byte[] Model(Value[] inputs, Value[] outputs, Node[] nodes, byte[][]? initializers = null, long version = 0, string? doc = null, Value[]? sequenceOutputs = null)
+    public static byte[] Model(Value[] inputs, Value[] outputs, Node[] nodes, byte[][]? initializers = null, long? version = null, string? doc = null, Value[]? sequenceOutputs = null)
     {
         var graph = new Proto();
         foreach (var node in nodes)
@@ -53,7 +53,7 @@ internal static class TinyOnnx
         var model = new Proto();
         model.Varint(1, 8);
         model.String(2, "graphpipe-tiny-onnx");
-        if (version != 0) model.Varint(5, (ulong)version);
+        if (version is { } modelVersion) model.Varint(5, (ulong)modelVersion);
         if (doc is not null) model.String(6, doc);
         model.Bytes(7, graph.ToArray());
         var opset = new Proto();
