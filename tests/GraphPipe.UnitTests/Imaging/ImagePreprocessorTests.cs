@@ -395,4 +395,147 @@ public sealed class ImagePreprocessorTests
             }
         }
     }
+
+    [Fact]
+    public void Preprocess_TwelveByteWebPSignature_SniffedAsWebP()
+    {
+        var ex = Refused([.. "RIFF"u8, 4, 0, 0, 0, .. "WEBP"u8]);
+
+        Assert.StartsWith("corrupt WEBP", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Preprocess_NullProfile_ArgumentNull()
+    {
+        Assert.Throws<ArgumentNullException>(() => ImagePreprocessor.Preprocess(new byte[] { 1 }, null!, new float[3]));
+    }
+
+    /// <summary>
+    /// 64x64, vertical stripes: in every 8 columns, 5 white then 3 black. Decoded at 1/8 (each 8x8 DCT block to its
+    /// mean) it is uniform 5/8 * 255; at 1/4 its columns alternate 255 (4 white) and 255/4 (1 white of 4).
+    /// </summary>
+    private static byte[] StripesJpeg()
+    {
+        using var image = new SKBitmap(new SKImageInfo(64, 64, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        for (var y = 0; y < 64; y++)
+        {
+            for (var x = 0; x < 64; x++)
+            {
+                image.SetPixel(x, y, x % 8 < 5 ? SKColors.White : SKColors.Black);
+            }
+        }
+
+        return Jpeg(image, 100);
+    }
+
+    private static float[] RunWith(byte[] encoded, PreprocessProfile p, bool skia)
+    {
+        var output = new float[p.ElementsPerImage];
+        ImagePreprocessor.Preprocess(encoded, p, output, ImagePreprocessor.DefaultMaxPixels, skia ? DecoderChoice.Skia : DecoderChoice.Auto);
+        return output;
+    }
+
+    /// <summary>Channel 0 of row <paramref name="y"/>.</summary>
+    private static double[] Row(float[] output, PreprocessProfile p, int y) => [.. Enumerable.Range(0, p.Width).Select(x => (double)output[Index(p, x, y, 0)])];
+
+    private static double MeanAbs(double[] a, double[] b) => a.Zip(b, (u, v) => Math.Abs(u - v)).Average();
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Preprocess_JpegStretchedToSevenOfSixtyFour_DecodedAtOneEighthToBlockMeans(bool skia)
+    {
+        // 1/8 (8x8) is the smallest scale covering 7x7: every output is the stripes' mean; a finer decode shows the stripes.
+        var p = Raw.With(width: 7, height: 7);
+
+        var output = RunWith(StripesJpeg(), p, skia);
+
+        Assert.All(output, v => Assert.InRange(v, (5 * 255 / 8.0) - 6, (5 * 255 / 8.0) + 6));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Preprocess_JpegStretchedToSevenByTwelve_DecodedAtOneQuarterWhereOneEighthIsTooShort(bool skia)
+    {
+        // 1/8 is 8 rows, short of 12: both sides must be covered, so 1/4 (16x16), whose columns alternate 255 and 63.75.
+        var p = Raw.With(width: 7, height: 12);
+        var expected = Enumerable.Range(0, 7).Select(x =>
+        {
+            var sx = ((x + 0.5) * 16 / 7) - 0.5;
+            int x0 = (int)sx, x1 = Math.Min(x0 + 1, 15);
+            double At(int c) => c % 2 == 0 ? 255 : 63.75;
+            return At(x0) + ((At(x1) - At(x0)) * (sx - x0));
+        }).ToArray();
+
+        var output = RunWith(StripesJpeg(), p, skia);
+
+        for (var y = 0; y < 12; y++)
+        {
+            var diff = MeanAbs(expected, Row(output, p, y));
+            Assert.True(diff < 12, $"row {y}: mean abs diff {diff} from the 1/4 decode's columns");
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Preprocess_JpegCroppedAtFullSize_ShorterSideDecidesTheDecodeScaleNotTheCrop(bool skia)
+    {
+        // Shorter side 64 of a 64x64 image: a full-size decode; the 7x7 centre crop starts at round-half-even(28.5) = 28.
+        var p = Raw.With(width: 7, height: 7, resize: ResizeMode.ShorterSideCrop, resizeShorterSide: 64);
+        double[] expected = [255, 0, 0, 0, 255, 255, 255];
+
+        var output = RunWith(StripesJpeg(), p, skia);
+
+        for (var y = 0; y < 7; y++)
+        {
+            var diff = MeanAbs(expected, Row(output, p, y));
+            Assert.True(diff < 12, $"row {y}: mean abs diff {diff} from columns 28..34 of the stripes");
+        }
+    }
+
+    [Fact]
+    public void Preprocess_JpegDecodedByTurboJpeg_NotDecodedAgainBySkia()
+    {
+        Assert.SkipUnless(ImagePreprocessor.UsesTurboJpeg, "libturbojpeg is not installed");
+        using var image = Gradient(64, 48);
+        var jpeg = Jpeg(image, 90);
+        using var probe = new PoolProbe<byte>(64 * 48 * 4);
+
+        ImagePreprocessor.Preprocess(jpeg, Raw.With(width: 64, height: 48), new float[64 * 48 * 3]);
+
+        // TurboJPEG's buffer (the probe's) is the one decoded into and returned; a second decode would rent another.
+        var (first, second) = probe.RentTwo();
+        Assert.Same(probe.Known, first);
+        Assert.NotSame(first, second);
+    }
+
+    [Fact]
+    public void Preprocess_JpegWithDamagedScan_TurboJpegRefusesItAndReturnsItsBuffer()
+    {
+        Assert.SkipUnless(ImagePreprocessor.UsesTurboJpeg, "libturbojpeg is not installed");
+        var noise = new SKBitmap(new SKImageInfo(64, 48, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        var random = new Random(13);
+        for (var y = 0; y < 48; y++)
+        {
+            for (var x = 0; x < 64; x++)
+            {
+                noise.SetPixel(x, y, new SKColor((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256)));
+            }
+        }
+
+        var jpeg = Jpeg(noise, 95);
+        noise.Dispose();
+        // Headers intact (noise makes the entropy-coded scan most of the file), the scan cut short.
+        var cut = jpeg[..(jpeg.Length * 3 / 4)];
+        using var probe = new PoolProbe<byte>(64 * 48 * 4);
+
+        var ex = Assert.Throws<InvalidImageException>(() => ImagePreprocessor.Preprocess(cut, Raw.With(width: 64, height: 48), new float[64 * 48 * 3]));
+
+        Assert.StartsWith("corrupt JPEG: ", ex.Message, StringComparison.Ordinal);
+        var (first, second) = probe.RentTwo();
+        Assert.Same(probe.Known, first);
+        Assert.NotSame(first, second);
+    }
 }
