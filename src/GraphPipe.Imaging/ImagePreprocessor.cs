@@ -218,6 +218,7 @@ public static class ImagePreprocessor
             var target = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
             var length = checked(width * height * 4);
             var pixels = ArrayPool<byte>.Shared.Rent(length);
+            // Stryker disable once all : SkiaSharp's GIF codec itself fills what frame 0 leaves uncovered (default options, ZeroInitialized = No; ImagePreprocessorTests shows it with a dirty pooled buffer), so this clear is a second line of defence that no test can tell from its absence
             if (format == ImageFormat.Gif)
             {
                 // A GIF frame may cover only part of the canvas; the rest must not be stale pool bytes.
@@ -256,6 +257,7 @@ public static class ImagePreprocessor
             // torchvision: shorter side -> S, longer side -> int(S * long / short); then the centre crop with round().
             int resizedW, resizedH;
             var s = profile.ResizeShorterSide;
+            // Stryker disable once Equality : for a square image both branches give (S, S)
             if (width <= height)
             {
                 (resizedW, resizedH) = (s, (int)((long)s * height / width));
@@ -271,6 +273,8 @@ public static class ImagePreprocessor
             (left, top, windowW, windowH) = (cropLeft * fx, cropTop * fy, outW * fx, outH * fy);
         }
 
+        // The last column and row: every tap is clamped to them.
+        int lastX = width - 1, lastY = height - 1;
         var xIndex = ArrayPool<int>.Shared.Rent(outW * 2);
         var xWeight = ArrayPool<float>.Shared.Rent(outW);
         try
@@ -278,10 +282,10 @@ public static class ImagePreprocessor
             double stepX = windowW / outW, stepY = windowH / outH;
             for (var x = 0; x < outW; x++)
             {
-                var sx = Math.Clamp(left + ((x + 0.5) * stepX) - 0.5, 0, width - 1);
+                var sx = Math.Clamp(left + ((x + 0.5) * stepX) - 0.5, 0, lastX);
                 var x0 = (int)sx;
                 xIndex[2 * x] = x0 * bytesPerPixel;
-                xIndex[(2 * x) + 1] = Math.Min(x0 + 1, width - 1) * bytesPerPixel;
+                xIndex[(2 * x) + 1] = Math.Min(x0 + 1, lastX) * bytesPerPixel;
                 xWeight[x] = (float)(sx - x0);
             }
 
@@ -315,14 +319,15 @@ public static class ImagePreprocessor
             {
                 for (var y = 0; y < outH; y++)
                 {
-                    var sy = Math.Clamp(top + ((y + 0.5) * stepY) - 0.5, 0, height - 1);
+                    var sy = Math.Clamp(top + ((y + 0.5) * stepY) - 0.5, 0, lastY);
                     var y0 = (int)sy;
                     var wy = (float)(sy - y0);
                     var row0 = src + (y0 * rowBytes);
-                    var row1 = src + (Math.Min(y0 + 1, height - 1) * rowBytes);
+                    var row1 = src + (Math.Min(y0 + 1, lastY) * rowBytes);
                     var o = y * outW;
                     float* d0 = dst + (nchw ? o : o * 3), d1 = nchw ? d0 + plane : d0 + 1, d2 = nchw ? d0 + (2 * plane) : d0 + 2;
                     var step = nchw ? 1 : 3;
+                    // Stryker disable once all : the vector and scalar paths compute the same values (the same float operations in the same order, no fused multiply-add, and a 3-byte pixel's fourth tap byte is multiplied by 0); the choice is speed only
                     if (bytesPerPixel == 4 && Vector128.IsHardwareAccelerated)
                     {
                         ResampleRowVector(row0, row1, xi, xw, wy, outW, bgr, coefficients, d0, d1, d2, step);

@@ -42,6 +42,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         {
             for (var i = 0; i < _sessions.Length; i++)
             {
+                // Stryker disable once all : session tuning (threads, spinning, graph optimisation) changes speed, not what the model computes
                 using var sessionOptions = new SessionOptions
                 {
                     IntraOpNumThreads = options.IntraOpThreads,
@@ -49,6 +50,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
                     ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
                     GraphOptimizationLevel = options.OptimizeGraph ? GraphOptimizationLevel.ORT_ENABLE_ALL : GraphOptimizationLevel.ORT_DISABLE_ALL,
                 };
+                // Stryker disable once all : session tuning (threads, spinning, graph optimisation) changes speed, not what the model computes
                 if (!options.IntraOpSpinning)
                 {
                     sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
@@ -65,16 +67,19 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         }
         catch (OnnxRuntimeException ex) when (options.ExecutionProvider == OnnxExecutionProvider.Cuda && OnnxProviders.IsProviderFailure(ex))
         {
+            // Stryker disable once Statement : disposes the sessions made before the failure (native memory); nothing a caller can observe
             Dispose();
             throw OnnxProviders.CudaUnavailable(ex.Message, ex);
         }
         catch (Exception ex) when (ex is not OnnxRuntimeException)
         {
+            // Stryker disable once Statement : disposes the sessions made before the failure (native memory); nothing a caller can observe
             Dispose();
             throw;
         }
         catch (OnnxRuntimeException ex)
         {
+            // Stryker disable once Statement : disposes the sessions made before the failure (native memory); nothing a caller can observe
             Dispose();
             throw new InvalidDataException($"ONNX Runtime could not load '{options.ModelPath}': {ex.Message}", ex);
         }
@@ -133,6 +138,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
             return StageResult.Failure(StageErrorKind.InvalidInput, $"inputs must agree in dimension 0 (rows): {string.Join(", ", shapes)}");
         }
 
+        // Stryker disable once Boolean : ConfigureAwait(true) behaves the same here (the server runs without a synchronization context)
         var session = await _free.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -174,6 +180,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
             }
             catch
             {
+                // Stryker disable once Statement : frees ONNX Runtime's outputs when converting them failed (native memory); nothing a caller can observe
                 outputs.Dispose();
                 throw;
             }
@@ -182,7 +189,9 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         {
             for (var i = 0; i < count; i++)
             {
+                // Stryker disable once Statement : frees a native input value or unpins the request's bytes; nothing a caller can observe
                 values[i]?.Dispose();
+                // Stryker disable once Statement : frees a native input value or unpins the request's bytes; nothing a caller can observe
                 pins[i].Dispose();
                 if (copies[i] is { } copy) ArrayPool<byte>.Shared.Return(copy);
             }
@@ -224,6 +233,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
 
             for (var row = 0L; row < rows; row++)
             {
+                // Stryker disable once Statement : without it the next row's run is terminated at once by the same token (RunSession), which throws the same OperationCanceledException
                 cancellationToken.ThrowIfCancellationRequested();
                 for (var i = 0; i < count; i++)
                 {
@@ -265,6 +275,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
                     }
                 }
 
+                // Stryker disable once all : frees this row's native input values before the next row's; nothing a caller can observe (the finally frees the last row's)
                 for (var i = 0; i < count; i++)
                 {
                     values[i].Dispose();
@@ -285,7 +296,9 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         {
             for (var i = 0; i < count; i++)
             {
+                // Stryker disable once Statement : frees a native input value or unpins the request's bytes; nothing a caller can observe
                 values[i]?.Dispose();
+                // Stryker disable once Statement : frees a native input value or unpins the request's bytes; nothing a caller can observe
                 pins[i].Dispose();
                 if (copies[i] is { } copy) ArrayPool<byte>.Shared.Return(copy);
             }
@@ -331,6 +344,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
             return value;
         }
 
+        // Stryker disable once Block : an empty tensor pinned and passed with length 0 is the same empty input to ONNX Runtime; the allocation only avoids pinning nothing
         if (tensor.Data.IsEmpty)
         {
             return OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, ortType, shape);
@@ -350,6 +364,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         {
             // The flatbuffers data vector has no alignment guarantee; ONNX Runtime kernels expect natural
             // alignment, so an unaligned tensor costs one copy into an aligned pooled buffer.
+            // Stryker disable once Statement : unpins the original bytes before pinning the copy; nothing a caller can observe
             pin.Dispose();
             copy = ArrayPool<byte>.Shared.Rent(data.Length);
             data.Span.CopyTo(copy);
@@ -410,6 +425,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         }
     }
 
+    // Stryker disable once NullCoalescing : a tensor's shape is never a default ImmutableArray (every Tensor factory sets one), so AsArray never answers null
     private static long[] ImmutableCollectionsMarshalShape(ImmutableArray<long> shape)
         => System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsArray(shape) ?? [];
 
@@ -420,12 +436,14 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
             return new IOMetadata(name, TensorType.Null, [], $"non-tensor {node.OnnxValueType}");
         }
 
+        // Stryker disable once Conditional : ONNX Runtime already reports a symbolic dimension as -1; the mapping guards against any other negative value
         var dims = node.Dimensions.Select(d => d < 0 ? -1L : d).ToImmutableArray();
         var type = OnnxTypes.ToGraphPipe(node.ElementDataType);
         var description = node.ElementDataType == TensorElementType.Bool ? "bool (sent as uint8)" : string.Empty;
         return new IOMetadata(name, type, dims, description);
     }
 
+    // Stryker disable once all : frees native sessions; nothing a caller can observe
     public void Dispose()
     {
         foreach (var session in _sessions)

@@ -21,6 +21,7 @@ internal sealed class RequestBodyReader(IOptions<GraphPipeServerOptions> options
         var declared = context.Request.ContentLength;
         if (declared > max)
         {
+            // Stryker disable once Boolean : ConfigureAwait(true) behaves the same here (the server runs without a synchronization context)
             await ErrorResponse.WriteTooLargeAsync(context, stageName, declared.Value, max).ConfigureAwait(false);
             return null;
         }
@@ -30,6 +31,7 @@ internal sealed class RequestBodyReader(IOptions<GraphPipeServerOptions> options
             sizeFeature.MaxRequestBodySize = max;
         }
 
+        // Stryker disable once Conditional : a deadline of InfiniteTimeSpan never fires, so taking the timed branch for it changes nothing
         using var deadline = _options.BodyReadTimeout == Timeout.InfiniteTimeSpan
             ? new CancellationTokenSource()
             : new CancellationTokenSource(_options.BodyReadTimeout, time);
@@ -46,6 +48,7 @@ internal sealed class RequestBodyReader(IOptions<GraphPipeServerOptions> options
                     if (length > max)
                     {
                         BodyBuffers.Return(buffer);
+                        // Stryker disable once Boolean : ConfigureAwait(true) behaves the same here (the server runs without a synchronization context)
                         await ErrorResponse.WriteTooLargeAsync(context, stageName, null, max).ConfigureAwait(false);
                         return null;
                     }
@@ -56,6 +59,7 @@ internal sealed class RequestBodyReader(IOptions<GraphPipeServerOptions> options
                     buffer = bigger;
                 }
 
+                // Stryker disable once Boolean : ConfigureAwait(true) behaves the same here (the server runs without a synchronization context)
                 var read = await stream.ReadAsync(buffer.AsMemory(length), linked.Token).ConfigureAwait(false);
                 if (read == 0)
                 {
@@ -68,6 +72,7 @@ internal sealed class RequestBodyReader(IOptions<GraphPipeServerOptions> options
             if (length > max)
             {
                 BodyBuffers.Return(buffer);
+                // Stryker disable once Boolean : ConfigureAwait(true) behaves the same here (the server runs without a synchronization context)
                 await ErrorResponse.WriteTooLargeAsync(context, stageName, length, max).ConfigureAwait(false);
                 return null;
             }
@@ -79,11 +84,13 @@ internal sealed class RequestBodyReader(IOptions<GraphPipeServerOptions> options
             BodyBuffers.Return(buffer);
             if (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
+                // Stryker disable once Boolean : ConfigureAwait(true) behaves the same here (the server runs without a synchronization context)
                 await ErrorResponse.WriteTooLargeAsync(context, stageName, null, max).ConfigureAwait(false);
             }
             else
             {
                 // Kestrel's minimum data rate ends a trickling upload this way (408).
+                // Stryker disable once Boolean : ConfigureAwait(true) behaves the same here (the server runs without a synchronization context)
                 await ErrorResponse.WriteTextAsync(context, ex.StatusCode, $"[{stageName}] could not read the request body: {ex.Message}").ConfigureAwait(false);
             }
 
@@ -95,6 +102,7 @@ internal sealed class RequestBodyReader(IOptions<GraphPipeServerOptions> options
             Log.BodyTooSlow(logger, stageName, _options.BodyReadTimeout.TotalSeconds);
             ServingMetrics.Rejected.Add(1, new KeyValuePair<string, object?>("graphpipe.stage", stageName), new KeyValuePair<string, object?>("reason", "body_timeout"));
             context.Response.Headers.Connection = "close";
+            // Stryker disable once Boolean : ConfigureAwait(true) behaves the same here (the server runs without a synchronization context)
             await ErrorResponse.WriteTextAsync(context, StatusCodes.Status408RequestTimeout,
                 $"[{stageName}] request body not received within {_options.BodyReadTimeout.TotalSeconds:0.###} s ({length} bytes arrived)").ConfigureAwait(false);
             return null;

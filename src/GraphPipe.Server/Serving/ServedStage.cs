@@ -95,6 +95,7 @@ internal sealed class ServedStage : IDisposable
         Interlocked.Increment(ref _queued);
         try
         {
+            // Stryker disable once Boolean : ConfigureAwait(true) behaves the same here (the server runs without a synchronization context)
             return await _admission.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
         }
         finally

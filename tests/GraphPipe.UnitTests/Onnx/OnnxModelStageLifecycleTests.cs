@@ -1,0 +1,181 @@
+using System.Runtime.InteropServices;
+using GraphPipe.Onnx;
+using GraphPipe.Stages;
+using GraphPipe.Tests;
+using Microsoft.Extensions.Logging;
+using static GraphPipe.UnitTests.TinyOnnx;
+
+namespace GraphPipe.UnitTests;
+
+/// <summary>
+/// <see cref="OnnxModelStage"/>'s edges in process: argument checks, load failures, logging, cancellation of a
+/// running model, outputs without a GraphPipe type, and zero-copy inputs (aligned bytes are handed to ONNX
+/// Runtime in place; unaligned ones are copied into a pooled buffer that goes back to the pool).
+/// </summary>
+public sealed class OnnxModelStageLifecycleTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+
+    private static string ModelPath(string name) => Path.Combine(AppContext.BaseDirectory, "models", name);
+
+    private static OnnxModelStage Load(string path) => new(new OnnxModelOptions { ModelPath = path, IntraOpThreads = 1 });
+
+    private sealed class Logger(LogLines lines) : ILogger<OnnxModelStage>
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            => lines.Log(logLevel, eventId, state, exception, formatter);
+    }
+
+    [Fact]
+    public void Constructor_NullOptions_ArgumentNullNamingOptions()
+    {
+        var ex = Assert.Throws<ArgumentNullException>(() => new OnnxModelStage(null!));
+
+        Assert.Equal("options", ex.ParamName);
+    }
+
+    [Fact]
+    public async Task InferAsync_NullRequest_ArgumentNullNamingRequest()
+    {
+        using var stage = Load(ModelPath("add_mul.onnx"));
+
+        var ex = await Assert.ThrowsAsync<ArgumentNullException>(() => stage.InferAsync(null!, Ct).AsTask());
+
+        Assert.Equal("request", ex.ParamName);
+    }
+
+    [Fact]
+    public void Constructor_WithLogger_LogsTheLoadedModel()
+    {
+        var lines = new LogLines();
+        var path = ModelPath("add_mul.onnx");
+
+        using var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = path, IntraOpThreads = 1, EngineCount = 2 }, new Logger(lines));
+
+        var line = Assert.Single(lines.Lines);
+        Assert.Equal($"Information: Loaded ONNX model {path} with 2 session(s), 1 intra-op thread(s) (0 = auto), execution provider Cpu", line);
+    }
+
+    [Fact]
+    public void Constructor_CudaOnTheCpuBuild_NotSupportedSayingWhatIsMissing()
+    {
+        Assert.SkipWhen(OnnxProviders.CudaBuilt(), "this ONNX Runtime has the CUDA provider");
+
+        var ex = Assert.Throws<NotSupportedException>(() => new OnnxModelStage(new OnnxModelOptions { ModelPath = ModelPath("add_mul.onnx"), ExecutionProvider = OnnxExecutionProvider.Cuda }));
+
+        Assert.StartsWith("execution provider 'cuda' is not available: this ONNX Runtime has no CUDAExecutionProvider", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Constructor_CpuLoadFailureWhoseMessageMentionsAProvider_InvalidDataNotACudaError()
+    {
+        // ONNX Runtime's message names the file, so "provider" is in it; on the CPU that is still the model's failure.
+        var directory = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"graphpipe-provider-{Guid.NewGuid():N}"));
+        var path = Path.Combine(directory.FullName, "execution-provider-cuda.onnx");
+        System.IO.File.WriteAllBytes(path, [0xFF, 0x00, 0x13, 0x37]);
+        try
+        {
+            var ex = Assert.Throws<InvalidDataException>(() => Load(path));
+
+            Assert.StartsWith($"ONNX Runtime could not load '{path}'", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Metadata_ModelVersionZero_ReportedAsOne()
+    {
+        using var file = new TinyOnnx.File(Model([new("x", FloatType, "N", 2)], [new("y", FloatType, "N", 2)], [new("Identity", ["x"], ["y"])], version: 0));
+        using var stage = Load(file.Path);
+
+        Assert.Equal("1", stage.Metadata.Version);
+    }
+
+    [Fact]
+    public async Task InferAsync_OutputTypeWithoutGraphPipeEquivalent_NotSupportedNamingTheType()
+    {
+        using var file = new TinyOnnx.File(Model([new("x", FloatType, "N", 2)], [new("h", BFloat16Type, "N", 2)], [new("Cast", ["x"], ["h"], IntAttribute("to", BFloat16Type))]));
+        using var stage = Load(file.Path);
+        var request = new StageRequest(["x"], [Tensor.Create<float>([1f, 2f], 1, 2)], ["h"], string.Empty);
+
+        var ex = await Assert.ThrowsAsync<NotSupportedException>(() => stage.InferAsync(request, Ct).AsTask().WaitAsync(Wait, Ct));
+
+        Assert.Equal(TensorType.Null, stage.Metadata.Outputs[0].Type);
+        Assert.Equal("output element type BFloat16 has no GraphPipe equivalent", ex.Message);
+    }
+
+    private const int Side = 800, Products = 150;
+
+    /// <summary>150 products of 800x800 matrices in a row (seconds of work): long enough to cancel while it runs (ONNX Runtime stops between nodes).</summary>
+    private static byte[] SlowModel()
+    {
+        var nodes = Enumerable.Range(1, Products).Select(i => new Node("MatMul", [i == 1 ? "x" : $"y{i - 1}", "x"], [i == Products ? "y" : $"y{i}"])).ToArray();
+        return Model([new("x", FloatType, Side, Side)], [new("y", FloatType, Side, Side)], nodes);
+    }
+
+    [Fact]
+    public async Task InferAsync_CancelledWhileTheModelRuns_StopsWithOperationCanceled()
+    {
+        using var file = new TinyOnnx.File(SlowModel());
+        using var stage = Load(file.Path);
+        var request = new StageRequest(["x"], [Tensor.Create<float>(new float[Side * Side], Side, Side)], ["y"], string.Empty);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        cancel.CancelAfter(TimeSpan.FromMilliseconds(100));
+
+        var ex = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stage.InferAsync(request, cancel.Token).AsTask().WaitAsync(Wait, Ct));
+
+        Assert.Equal("inference was cancelled", ex.Message);
+        Assert.Equal(cancel.Token, ex.CancellationToken);
+        Assert.IsType<Microsoft.ML.OnnxRuntime.OnnxRuntimeException>(ex.InnerException);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(20), $"took {started.Elapsed}");
+    }
+
+    public static TheoryData<string, int> Models => new() { { "add_mul.onnx", 1 }, { "add_mul.onnx", 3 }, { "fixed_batch.onnx", 3 } };
+
+    private static float[] Expected(string model, float[] x) => model == "add_mul.onnx" ? [.. x.Select(v => (v * 2) + 1)] : [.. x.Select(v => Math.Max(v, 0f))];
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public async Task InferAsync_AlignedInput_PassedInPlaceWithoutAPooledCopy(string model, int rows)
+    {
+        using var stage = Load(ModelPath(model));
+        var x = Enumerable.Range(0, rows * 4).Select(i => (i * 1.25f) - 6).ToArray();
+        var request = new StageRequest(["x"], [Tensor.Create<float>(x, rows, 4)], ["y"], string.Empty);
+        using var probe = new PoolProbe<byte>(rows * 16, a => a.AsSpan().Fill(0xAB));
+
+        using var result = await stage.InferAsync(request, Ct);
+
+        Assert.Equal(Expected(model, x), MemoryMarshal.Cast<byte, float>(result.Outputs[0].Data.Span).ToArray());
+        Assert.All(probe.Known, b => Assert.Equal(0xAB, b));
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public async Task InferAsync_UnalignedInput_CopiedIntoAPooledBufferThatGoesBack(string model, int rows)
+    {
+        using var stage = Load(ModelPath(model));
+        var x = Enumerable.Range(0, rows * 4).Select(i => (i * 1.25f) - 6).ToArray();
+        var backing = new byte[(x.Length * 4) + 1];
+        MemoryMarshal.AsBytes(x.AsSpan()).CopyTo(backing.AsSpan(1));
+        var request = new StageRequest(["x"], [Tensor.FromBytes(TensorType.Float32, [rows, 4], backing.AsMemory(1, x.Length * 4))], ["y"], string.Empty);
+        using var probe = new PoolProbe<byte>(rows * 16, a => a.AsSpan().Fill(0xAB));
+
+        using var result = await stage.InferAsync(request, Ct);
+        var (first, second) = probe.RentTwo();
+
+        Assert.Equal(Expected(model, x), MemoryMarshal.Cast<byte, float>(result.Outputs[0].Data.Span).ToArray());
+        Assert.Equal(backing[1..], probe.Known[..(x.Length * 4)]);
+        Assert.Same(probe.Known, first);
+        Assert.NotSame(first, second);
+    }
+}
