@@ -28,6 +28,12 @@ public sealed class GraphPipeWriter
         _builder = new FlatBufferBuilder(_capacity);
     }
 
+    /// <summary>
+    /// The size the builder was given for the last message. The builder grows past it (copying everything written
+    /// so far) only when the size estimate was too small; tests check that it is not.
+    /// </summary>
+    internal int Capacity => _capacity;
+
     /// <summary>Takes a writer from the shared pool (or creates one).</summary>
     public static GraphPipeWriter Rent()
     {
@@ -55,7 +61,7 @@ public sealed class GraphPipeWriter
     public ReadOnlyMemory<byte> WriteInferRequest(InferRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        Reset(EstimateTensors(request.Inputs) + EstimateStrings(request.InputNames) + EstimateStrings(request.OutputNames) + (request.Config.Length * 3));
+        Reset(EstimateTensors(request.Inputs) + EstimateStrings(request.InputNames) + EstimateStrings(request.OutputNames) + ((request.Config?.Length ?? 0) * 3L));
         var b = _builder;
         // Reference clients always write both name vectors and the config, possibly empty.
         var config = b.CreateString(request.Config ?? string.Empty);
