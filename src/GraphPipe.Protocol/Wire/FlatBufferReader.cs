@@ -77,12 +77,14 @@ internal readonly struct FlatBufferReader
     public byte ReadByteField(int table, int field, byte defaultValue = 0)
     {
         var pos = FieldPosition(table, field, 1);
+        // Stryker disable once Equality : a field position is -1 or table + a non-zero field offset, never 0, so < 0 and <= 0 agree
         return pos < 0 ? defaultValue : Span[pos];
     }
 
     public long ReadInt64Field(int table, int field)
     {
         var pos = FieldPosition(table, field, 8);
+        // Stryker disable once Equality : a field position is -1 or table + a non-zero field offset, never 0, so < 0 and <= 0 agree
         return pos < 0 ? 0 : BinaryPrimitives.ReadInt64LittleEndian(Span.Slice(pos));
     }
 
@@ -90,6 +92,7 @@ internal readonly struct FlatBufferReader
     public int ReadTableField(int table, int field, string what)
     {
         var pos = FieldPosition(table, field, 4);
+        // Stryker disable once Equality : a field position is -1 or table + a non-zero field offset, never 0, so < 0 and <= 0 agree
         if (pos < 0)
         {
             return -1;
@@ -103,6 +106,7 @@ internal readonly struct FlatBufferReader
     public (int Start, int Count) ReadVectorField(int table, int field, int elementSize, string what)
     {
         var pos = FieldPosition(table, field, 4);
+        // Stryker disable once Equality : a field position is -1 or table + a non-zero field offset, never 0, so < 0 and <= 0 agree
         if (pos < 0)
         {
             return (-1, 0);
@@ -119,12 +123,14 @@ internal readonly struct FlatBufferReader
     public ReadOnlyMemory<byte> ReadBytesField(int table, int field, string what)
     {
         var (start, count) = ReadVectorField(table, field, 1, what);
+        // Stryker disable once Equality : a vector start is -1 or a field position plus an unsigned offset, never 0, so < 0 and <= 0 agree
         return start < 0 ? ReadOnlyMemory<byte>.Empty : Buffer.Slice(start + 4, count);
     }
 
     public string ReadStringField(int table, int field, string what)
     {
         var bytes = ReadBytesField(table, field, what);
+        // Stryker disable once Conditional : decoding no bytes gives the empty string too; the shortcut only skips the decoder
         return bytes.IsEmpty ? string.Empty : DecodeUtf8(bytes.Span);
     }
 

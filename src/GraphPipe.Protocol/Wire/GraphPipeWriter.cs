@@ -158,20 +158,32 @@ public sealed class GraphPipeWriter
     {
         // Size the builder up front: growing a flatbuffers builder copies everything written so far.
         var wanted = estimatedSize + (estimatedSize / 16) + 256;
+        // Stryker disable once Equality : at wanted == capacity a new builder of the same size replaces the cleared one; the bytes written are the same
         if (wanted > _capacity)
         {
-            if (wanted > Array.MaxLength)
-            {
-                throw new InvalidOperationException($"Message of about {estimatedSize} bytes is too large to encode.");
-            }
-
-            _capacity = (int)Math.Max(wanted, (long)_capacity * 2 > Array.MaxLength ? wanted : _capacity * 2L);
+            _capacity = GrownCapacity(_capacity, wanted, estimatedSize);
             _builder = new FlatBufferBuilder(_capacity);
         }
         else
         {
             _builder.Clear();
         }
+    }
+
+    /// <summary>
+    /// The capacity a writer of <paramref name="capacity"/> takes for a message that wants <paramref name="wanted"/>
+    /// bytes: at least double, so a run of growing messages reallocates a logarithmic number of times, but never past
+    /// the largest array.
+    /// </summary>
+    internal static int GrownCapacity(int capacity, long wanted, long estimatedSize)
+    {
+        if (wanted > Array.MaxLength)
+        {
+            throw new InvalidOperationException($"Message of about {estimatedSize} bytes is too large to encode.");
+        }
+
+        // Stryker disable once Equality : Array.MaxLength is odd, so twice a capacity never equals it
+        return (int)Math.Max(wanted, (long)capacity * 2 > Array.MaxLength ? wanted : capacity * 2L);
     }
 
     private int WriteTensorVector(IReadOnlyList<Tensor> tensors)
@@ -298,8 +310,10 @@ public sealed class GraphPipeWriter
     {
         // Offsets are consumed before any nested call needs the array again, except for nested tensors;
         // tensor vectors are never nested, so one scratch array per writer is enough.
+        // Stryker disable once Equality : an array of exactly count offsets is replaced by another of the same length; only an allocation differs
         if (_offsets.Length < count)
         {
+            // Stryker disable once Arithmetic : a smaller step still gives at least count slots; only how often the scratch array is reallocated differs
             _offsets = new int[Math.Max(count, _offsets.Length * 2)];
         }
 

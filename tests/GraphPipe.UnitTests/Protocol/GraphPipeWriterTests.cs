@@ -45,18 +45,22 @@ public sealed class GraphPipeWriterTests
     }
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(1000)]
-    [InlineData(100_000)]
-    public void WriteInferResponse_AnySizedTensors_BufferSizedOnce(int elements)
+    [InlineData(0, 0)]
+    [InlineData(1000, 0)]
+    [InlineData(100_000, 0)]
+    [InlineData(0, 4)]   // errors are not estimated: a few fit in the allowance every response gets
+    public void WriteInferResponse_AnySizedTensors_BufferSizedOnce(int elements, int errors)
     {
         var writer = new GraphPipeWriter(64);
 
-        var wire = writer.WriteInferResponse([Tensor.Create<float>(new float[elements], elements), Tensor.FromStrings(Enumerable.Range(0, elements).Select(i => Names(1, i)).ToArray())]);
+        var wire = writer.WriteInferResponse(
+            [Tensor.Create<float>(new float[elements], elements), Tensor.FromStrings(Enumerable.Range(0, elements).Select(i => Names(1, i)).ToArray())],
+            Enumerable.Range(0, errors).Select(i => new GraphPipeError(i, Names(20, i))).ToArray());
 
         Assert.True(MemoryMarshal.TryGetArray(wire, out var segment));
-        Assert.Equal(writer.Capacity, segment.Array!.Length);
+        Assert.True(segment.Array!.Length == writer.Capacity, $"the builder grew from {writer.Capacity} to {segment.Array.Length} bytes for a {wire.Length}-byte message");
         Assert.True(writer.Capacity <= (1.5 * wire.Length) + 1024, $"{writer.Capacity} bytes sized for a {wire.Length}-byte message");
+        Assert.Equal(errors, GraphPipeReader.ReadInferResponse(wire).Errors.Count);
     }
 
     [Fact]
@@ -91,6 +95,40 @@ public sealed class GraphPipeWriterTests
     [InlineData(10_000, 10_000)]
     public void Constructor_InitialCapacity_AtLeast64(int initial, int expected)
         => Assert.Equal(expected, new GraphPipeWriter(initial).Capacity);
+
+    [Theory]
+    [InlineData(4096, 5000, 8192)]                     // at least doubles
+    [InlineData(4096, 10_000, 10_000)]                 // or takes what is wanted when that is more
+    [InlineData(1_500_000_000, 1_600_000_000, 1_600_000_000)]  // never doubles past the largest array
+    [InlineData(100, 0x7FFFFFC7, 0x7FFFFFC7)]          // the largest array itself (Array.MaxLength)
+    public void GrownCapacity_Wanted_AtLeastDoublesUpToTheLargestArray(int capacity, long wanted, int expected)
+        => Assert.Equal(expected, GraphPipeWriter.GrownCapacity(capacity, wanted, wanted));
+
+    [Fact]
+    public void GrownCapacity_BeyondTheLargestArray_RefusedStatingTheEstimate()
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => GraphPipeWriter.GrownCapacity(100, Array.MaxLength + 1L, 2_100_000_000));
+
+        Assert.Equal("Message of about 2100000000 bytes is too large to encode.", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("request")]
+    [InlineData("response")]
+    [InlineData("metadata")]
+    public void Write_NullMessage_ThrowsArgumentNull(string message)
+    {
+        var writer = new GraphPipeWriter();
+
+        var ex = Assert.Throws<ArgumentNullException>(() => message switch
+        {
+            "request" => writer.WriteInferRequest(null!),
+            "response" => writer.WriteInferResponse(null!),
+            _ => writer.WriteMetadataResponse(null!),
+        });
+
+        Assert.Equal(message == "response" ? "outputs" : message, ex.ParamName);
+    }
 
     [Fact]
     public void WriteInferRequest_EstimatedBeyondTheLargestArray_RefusedBeforeWriting()
