@@ -237,7 +237,8 @@ public sealed class GraphPipeWriter
             var io = items[i];
             var name = b.CreateString(io.Name ?? string.Empty);
             var description = b.CreateString(io.Description ?? string.Empty);
-            var shape = WriteLongVector(io.Shape.IsDefault ? [] : io.Shape.AsSpan());
+            // A default (never set) shape gives the empty span: written as an empty shape.
+            var shape = WriteLongVector(io.Shape.AsSpan());
             b.StartTable(4);
             b.AddOffset(0, name.Value, 0);
             b.AddOffset(1, description.Value, 0);
