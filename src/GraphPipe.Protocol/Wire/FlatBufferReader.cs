@@ -123,7 +123,7 @@ internal readonly struct FlatBufferReader
     public ReadOnlyMemory<byte> ReadBytesField(int table, int field, string what)
     {
         var (start, count) = ReadVectorField(table, field, 1, what);
-        // Stryker disable once Equality : a vector start is -1 or a field position plus an unsigned offset, never 0, so < 0 and <= 0 agree
+        // Stryker disable once Equality,Conditional : a vector start is -1 or a field position plus an unsigned offset, never 0, so < 0 and <= 0 agree; an absent vector has count 0, so slicing it would give an empty view as well
         return start < 0 ? ReadOnlyMemory<byte>.Empty : Buffer.Slice(start + 4, count);
     }
 
