@@ -129,9 +129,8 @@ internal readonly struct FlatBufferReader
 
     public string ReadStringField(int table, int field, string what)
     {
-        var bytes = ReadBytesField(table, field, what);
-        // Stryker disable once Conditional : decoding no bytes gives the empty string too; the shortcut only skips the decoder
-        return bytes.IsEmpty ? string.Empty : DecodeUtf8(bytes.Span);
+        // An absent or empty string decodes to the empty string.
+        return DecodeUtf8(ReadBytesField(table, field, what).Span);
     }
 
     /// <summary>Follows the offset stored in element <paramref name="index"/> of an offset vector.</summary>
