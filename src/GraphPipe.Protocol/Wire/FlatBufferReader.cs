@@ -77,12 +77,14 @@ internal readonly struct FlatBufferReader
     public byte ReadByteField(int table, int field, byte defaultValue = 0)
     {
         var pos = FieldPosition(table, field, 1);
+        // Stryker disable once Equality : a field position is -1 or table + a non-zero field offset, never 0, so < 0 and <= 0 agree
         return pos < 0 ? defaultValue : Span[pos];
     }
 
     public long ReadInt64Field(int table, int field)
     {
         var pos = FieldPosition(table, field, 8);
+        // Stryker disable once Equality : a field position is -1 or table + a non-zero field offset, never 0, so < 0 and <= 0 agree
         return pos < 0 ? 0 : BinaryPrimitives.ReadInt64LittleEndian(Span.Slice(pos));
     }
 
@@ -90,6 +92,7 @@ internal readonly struct FlatBufferReader
     public int ReadTableField(int table, int field, FieldPath what)
     {
         var pos = FieldPosition(table, field, 4);
+        // Stryker disable once Equality : a field position is -1 or table + a non-zero field offset, never 0, so < 0 and <= 0 agree
         if (pos < 0)
         {
             return -1;
@@ -103,6 +106,7 @@ internal readonly struct FlatBufferReader
     public (int Start, int Count) ReadVectorField(int table, int field, int elementSize, FieldPath what)
     {
         var pos = FieldPosition(table, field, 4);
+        // Stryker disable once Equality : a field position is -1 or table + a non-zero field offset, never 0, so < 0 and <= 0 agree
         if (pos < 0)
         {
             return (-1, 0);
@@ -119,13 +123,14 @@ internal readonly struct FlatBufferReader
     public ReadOnlyMemory<byte> ReadBytesField(int table, int field, FieldPath what)
     {
         var (start, count) = ReadVectorField(table, field, 1, what);
+        // Stryker disable once Equality,Conditional : a vector start is -1 or a field position plus an unsigned offset, never 0, so < 0 and <= 0 agree; an absent vector has count 0, so slicing it would give an empty view as well
         return start < 0 ? ReadOnlyMemory<byte>.Empty : Buffer.Slice(start + 4, count);
     }
 
     public string ReadStringField(int table, int field, FieldPath what)
     {
-        var bytes = ReadBytesField(table, field, what);
-        return bytes.IsEmpty ? string.Empty : DecodeUtf8(bytes.Span);
+        // An absent or empty string decodes to the empty string.
+        return DecodeUtf8(ReadBytesField(table, field, what).Span);
     }
 
     /// <summary>Follows the offset stored in element <paramref name="index"/> of an offset vector.</summary>

@@ -28,6 +28,12 @@ public sealed class GraphPipeWriter
         _builder = new FlatBufferBuilder(_capacity);
     }
 
+    /// <summary>
+    /// The size the builder was given for the last message. The builder grows past it (copying everything written
+    /// so far) only when the size estimate was too small; tests check that it is not.
+    /// </summary>
+    internal int Capacity => _capacity;
+
     /// <summary>Takes a writer from the shared pool (or creates one).</summary>
     public static GraphPipeWriter Rent()
     {
@@ -55,7 +61,7 @@ public sealed class GraphPipeWriter
     public ReadOnlyMemory<byte> WriteInferRequest(InferRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        Reset(EstimateTensors(request.Inputs) + EstimateStrings(request.InputNames) + EstimateStrings(request.OutputNames) + (request.Config.Length * 3));
+        Reset(EstimateTensors(request.Inputs) + EstimateStrings(request.InputNames) + EstimateStrings(request.OutputNames) + ((request.Config?.Length ?? 0) * 3L));
         var b = _builder;
         // Reference clients always write both name vectors and the config, possibly empty.
         var config = b.CreateString(request.Config ?? string.Empty);
@@ -152,20 +158,32 @@ public sealed class GraphPipeWriter
     {
         // Size the builder up front: growing a flatbuffers builder copies everything written so far.
         var wanted = estimatedSize + (estimatedSize / 16) + 256;
+        // Stryker disable once Equality : at wanted == capacity a new builder of the same size replaces the cleared one; the bytes written are the same
         if (wanted > _capacity)
         {
-            if (wanted > Array.MaxLength)
-            {
-                throw new InvalidOperationException($"Message of about {estimatedSize} bytes is too large to encode.");
-            }
-
-            _capacity = (int)Math.Max(wanted, (long)_capacity * 2 > Array.MaxLength ? wanted : _capacity * 2L);
+            _capacity = GrownCapacity(_capacity, wanted, estimatedSize);
             _builder = new FlatBufferBuilder(_capacity);
         }
         else
         {
             _builder.Clear();
         }
+    }
+
+    /// <summary>
+    /// The capacity a writer of <paramref name="capacity"/> takes for a message that wants <paramref name="wanted"/>
+    /// bytes: at least double, so a run of growing messages reallocates a logarithmic number of times, but never past
+    /// the largest array.
+    /// </summary>
+    internal static int GrownCapacity(int capacity, long wanted, long estimatedSize)
+    {
+        if (wanted > Array.MaxLength)
+        {
+            throw new InvalidOperationException($"Message of about {estimatedSize} bytes is too large to encode.");
+        }
+
+        // Stryker disable once Equality : Array.MaxLength is odd, so twice a capacity never equals it
+        return (int)Math.Max(wanted, (long)capacity * 2 > Array.MaxLength ? wanted : capacity * 2L);
     }
 
     private int WriteTensorVector(IReadOnlyList<Tensor> tensors)
@@ -219,7 +237,8 @@ public sealed class GraphPipeWriter
             var io = items[i];
             var name = b.CreateString(io.Name ?? string.Empty);
             var description = b.CreateString(io.Description ?? string.Empty);
-            var shape = WriteLongVector(io.Shape.IsDefault ? [] : io.Shape.AsSpan());
+            // A default (never set) shape gives the empty span: written as an empty shape.
+            var shape = WriteLongVector(io.Shape.AsSpan());
             b.StartTable(4);
             b.AddOffset(0, name.Value, 0);
             b.AddOffset(1, description.Value, 0);
@@ -292,8 +311,10 @@ public sealed class GraphPipeWriter
     {
         // Offsets are consumed before any nested call needs the array again, except for nested tensors;
         // tensor vectors are never nested, so one scratch array per writer is enough.
+        // Stryker disable once Equality : an array of exactly count offsets is replaced by another of the same length; only an allocation differs
         if (_offsets.Length < count)
         {
+            // Stryker disable once Arithmetic : a smaller step still gives at least count slots; only how often the scratch array is reallocated differs
             _offsets = new int[Math.Max(count, _offsets.Length * 2)];
         }
 

@@ -21,6 +21,9 @@ internal sealed class ParseBudget
         _limit = limit;
     }
 
+    /// <summary>Bytes charged so far.</summary>
+    public long Spent => _spent;
+
     /// <summary>A budget of the message's own length: a message cannot yield more than it carries.</summary>
     public static ParseBudget For(ReadOnlyMemory<byte> buffer) => new(buffer.Length);
 

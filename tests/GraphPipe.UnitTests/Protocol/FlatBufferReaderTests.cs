@@ -121,4 +121,97 @@ public sealed class FlatBufferReaderTests
     [Fact]
     public void RootTable_OffsetToTheLastFourBytes_Followed()
         => Assert.Equal(4, new FlatBufferReader(Layout(8, (0, 4, 4))).RootTable());
+
+    /// <summary>A request with one string of each length the charges below need.</summary>
+    private static byte[] Request() => new GraphPipeWriter().WriteInferRequest(new InferRequest
+    {
+        Config = "http://next",
+        InputNames = ["a", "b"],
+        Inputs = [Tensor.Create<float>([1f, 2f, 3f], 3), Tensor.FromStrings("x", "yz")],
+        OutputNames = ["out"],
+    }).ToArray();
+
+    [Theory]
+    [InlineData("root", 0)]                     // the root offset and vtables are not charged: writers share vtables
+    [InlineData("byte field", 0)]               // inline scalars lie in a table already charged
+    [InlineData("int64 element", 0)]            // in a vector already charged
+    [InlineData("absent table field", 0)]
+    [InlineData("absent vector field", 0)]
+    [InlineData("table field", 4)]              // the table's header
+    [InlineData("string field", 4 + 11)]        // length prefix and "http://next"
+    [InlineData("bytes field", 4 + 12)]         // length prefix and three float32
+    [InlineData("offset vector field", 4 + 8)]  // length prefix and two offsets
+    [InlineData("int64 vector field", 4 + 8)]   // length prefix and one dimension
+    [InlineData("offset element", 4)]           // the table it points at
+    [InlineData("bytes element", 4 + 2)]        // the length prefix and "yz" it points at
+    public void Read_OneItem_ChargesTheWireBytesItCovers(string item, long charge)
+    {
+        var reader = new FlatBufferReader(Request());
+        var root = reader.RootTable();
+        var infer = reader.ReadTableField(root, 1, "request.req");
+        var (tensors, _) = reader.ReadVectorField(infer, 2, 4, "input_tensors");
+        var floats = reader.ReadOffsetElement(tensors, 0, "input_tensors");
+        var strings = reader.ReadOffsetElement(tensors, 1, "input_tensors");
+        var (values, _) = reader.ReadVectorField(strings, 3, 4, "string_val");
+        var (shape, _) = reader.ReadVectorField(floats, 1, 8, "shape");
+        var before = reader.Budget.Spent;
+
+        _ = item switch
+        {
+            "root" => reader.RootTable(),
+            "byte field" => reader.ReadByteField(floats, 0),
+            "int64 element" => reader.ReadInt64Element(shape, 0),
+            "absent table field" => reader.ReadTableField(infer, 7, "absent"),
+            "absent vector field" => reader.ReadVectorField(floats, 3, 4, "absent").Count,
+            "table field" => reader.ReadTableField(root, 1, "request.req"),
+            "string field" => reader.ReadStringField(infer, 0, "config").Length,
+            "bytes field" => reader.ReadBytesField(floats, 2, "data").Length,
+            "offset vector field" => reader.ReadVectorField(infer, 1, 4, "input_names").Count,
+            "int64 vector field" => reader.ReadVectorField(floats, 1, 8, "shape").Count,
+            "offset element" => reader.ReadOffsetElement(tensors, 1, "input_tensors"),
+            "bytes element" => reader.ReadBytesElement(values, 1, "string_val").Length,
+            _ => throw new ArgumentOutOfRangeException(nameof(item), item, null),
+        };
+
+        Assert.Equal(charge, reader.Budget.Spent - before);
+    }
+
+    [Theory]
+    [InlineData("table field", "request.req")]
+    [InlineData("offset element", "input_tensors")]
+    [InlineData("bytes element", "string_val")]
+    public void Read_OneByteOverTheBudget_RefusedNamingWhatWasRead(string item, string what)
+    {
+        var wire = Request();
+        var reader = new FlatBufferReader(wire);
+        var root = reader.RootTable();
+        var infer = reader.ReadTableField(root, 1, "request.req");
+        var (tensors, _) = reader.ReadVectorField(infer, 2, 4, "input_tensors");
+        var strings = reader.ReadOffsetElement(tensors, 1, "input_tensors");
+        var (values, _) = reader.ReadVectorField(strings, 3, 4, "string_val");
+        var charge = item == "bytes element" ? 4 + 2 : 4;
+        // Leaves one byte less than the read charges (a message cannot yield more than it carries).
+        reader.Budget.Spend(wire.Length - reader.Budget.Spent - charge + 1, "setup");
+
+        var ex = Assert.Throws<GraphPipeFormatException>(() => item switch
+        {
+            "table field" => reader.ReadTableField(root, 1, what),
+            "offset element" => reader.ReadOffsetElement(tensors, 1, what),
+            _ => reader.ReadBytesElement(values, 1, what).Length,
+        });
+
+        Assert.Contains($"{what}: the message refers to more data than it carries ({wire.Length + 1} bytes decoded from a {wire.Length}-byte message)", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_ExactlyTheBudget_Allowed()
+    {
+        var wire = Request();
+        var reader = new FlatBufferReader(wire);
+        var root = reader.RootTable();
+        reader.Budget.Spend(wire.Length - 4, "setup");
+
+        Assert.True(reader.ReadTableField(root, 1, "request.req") > 0);
+        Assert.Equal(wire.Length, reader.Budget.Spent);
+    }
 }
