@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net;
 using GraphPipe.Server;
 using GraphPipe.Stages;
 using Microsoft.AspNetCore.Builder;
@@ -6,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -72,6 +74,48 @@ internal static class SuiteHttp
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// The gRPC door's baseline: a bare Kestrel app on an h2c loopback port, with the OIP door's HTTP/2 windows,
+    /// answering <c>inference.GRPCInferenceService/ModelInfer</c> with no gRPC framework at all: it reads the
+    /// request's whole body and copies it once into a pooled buffer (as the door's marshaller does), then
+    /// writes <paramref name="framedResponse"/> (a gRPC-framed ModelInferResponse made once) and
+    /// <c>grpc-status: 0</c>. What remains of a call to it is HTTP/2 on both ends and the client.
+    /// </summary>
+    public static async Task<EchoServer> StartGrpcFloorAsync(byte[] framedResponse, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.Limits.Http2.InitialConnectionWindowSize = 4 << 20;
+            kestrel.Limits.Http2.InitialStreamWindowSize = 1 << 20;
+            kestrel.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2);
+        });
+        var app = builder.Build();
+        app.MapPost("/inference.GRPCInferenceService/ModelInfer", async context =>
+        {
+            var reader = context.Request.BodyReader;
+            var result = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+            while (!result.IsCompleted)
+            {
+                reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                result = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+
+            var copy = ArrayPool<byte>.Shared.Rent((int)result.Buffer.Length);
+            result.Buffer.CopyTo(copy);
+            reader.AdvanceTo(result.Buffer.End);
+            ArrayPool<byte>.Shared.Return(copy);
+            context.Response.ContentType = "application/grpc";
+            await context.Response.BodyWriter.WriteAsync(framedResponse, context.RequestAborted).ConfigureAwait(false);
+            context.Response.AppendTrailer("grpc-status", "0");
+        });
+        var address = await StartAppAsync(app, cancellationToken).ConfigureAwait(false);
+        return new EchoServer(app, address);
     }
 
     /// <summary>
@@ -169,3 +213,4 @@ internal sealed class IdentityStage : IInferenceStage
         return ValueTask.FromResult(StageResult.Success([request.Inputs[0]]));
     }
 }
+

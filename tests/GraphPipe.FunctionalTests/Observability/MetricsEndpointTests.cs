@@ -36,4 +36,22 @@ public sealed class MetricsEndpointTests
         Assert.Contains("graphpipe_server_active_requests", text, StringComparison.Ordinal);
         Assert.Contains("http_server_request_duration_seconds", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Metrics_AfterALargeRequest_KeepKestrelMetricsButNotThePerBlockMemoryPoolOnes()
+    {
+        var stage = DelegateStage.Identity("pooled");
+        await using var host = await GraphPipeStageHost.StartAsync(s => s.AddStage("pooled", stage).AddTelemetry("metrics-test"), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
+        using var http = new HttpClient();
+        // 256 KB: Kestrel rents dozens of pool blocks to carry it each way.
+        var body = RawHttp.Encode(new InferRequest { Inputs = [Tensor.Create<float>(new float[64 * 1024], 1, 64 * 1024)] });
+        Assert.Equal(HttpStatusCode.OK, (await RawHttp.PostAsync(http, host.Address, body, Ct).WaitAsync(Limits.Step, Ct)).Status);
+
+        using var response = await http.GetAsync(new Uri(host.Address, "metrics"), Ct).WaitAsync(Limits.Step, Ct);
+        var text = await response.Content.ReadAsStringAsync(Ct);
+
+        Assert.Contains("kestrel_active_connections", text, StringComparison.Ordinal);
+        Assert.Contains("http_server_request_duration_seconds", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("memory_pool", text, StringComparison.Ordinal);
+    }
 }
