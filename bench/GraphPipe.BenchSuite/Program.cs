@@ -7,6 +7,11 @@ if (Console.IsOutputRedirected)
     Spectre.Console.AnsiConsole.Profile.Width = Math.Max(Spectre.Console.AnsiConsole.Profile.Width, 180);
 }
 
+if (args is [ChildHost.Command, ..])
+{
+    return await ChildHost.RunAsync(args).ConfigureAwait(false);
+}
+
 var parse = SuiteCommand.Create().Parse(args);
 if (parse.Errors.Count > 0)
 {
