@@ -30,12 +30,21 @@ internal sealed class ChildHost : IAsyncDisposable
     /// <summary>Starts a child serving <paramref name="modelPath"/> (1 session x <paramref name="threads"/> intra-op threads, batching up to <paramref name="maxBatch"/> rows).</summary>
     public static async Task<ChildHost> StartAsync(string modelPath, int threads, int maxBatch, bool spinning, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath ?? throw new InvalidOperationException("no executable path"))
+        // This assembly's apphost (copied beside it into a test project's output too), not the running process,
+        // which may be a test host.
+        var dll = typeof(ChildHost).Assembly.Location;
+        var appHost = Path.ChangeExtension(dll, OperatingSystem.IsWindows() ? ".exe" : null);
+        var start = new ProcessStartInfo(File.Exists(appHost) ? appHost : "dotnet")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        if (!File.Exists(appHost))
+        {
+            start.ArgumentList.Add(dll);
+        }
+
         foreach (var arg in (string[])[Command, modelPath, threads.ToString(CultureInfo.InvariantCulture), maxBatch.ToString(CultureInfo.InvariantCulture), spinning ? "1" : "0"])
         {
             start.ArgumentList.Add(arg);

@@ -1,30 +1,51 @@
 using System.Globalization;
+using System.Numerics;
 using System.Runtime.InteropServices;
 
 namespace GraphPipe.BenchSuite;
 
 /// <summary>
-/// Pins every thread of a process to one CPU (Linux <c>sched_setaffinity</c> per thread, as <c>taskset -a</c>
-/// does); threads started later inherit the mask of the thread that starts them. Lets a row give a server
-/// and its load generator a core each on a machine where they would otherwise share both.
+/// Pins every thread of a process to a set of CPUs (Linux <c>sched_setaffinity</c> per thread, as
+/// <c>taskset -a</c> does); threads started later inherit the mask of the thread that starts them. Lets a row
+/// give a server and its load generator a core each on a machine where they would otherwise share both.
 /// </summary>
 internal static partial class CpuPinning
 {
+    /// <summary>The CPUs this process may run on now (at most the first 64).</summary>
+    public static ulong Allowed
+    {
+        get
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                return 0;
+            }
+
+            ulong mask = 0;
+            return SchedGetAffinity(0, sizeof(ulong), ref mask) == 0 ? mask : 0;
+        }
+    }
+
     /// <summary>Why pinning cannot be used here, or null where it can.</summary>
     public static string? Unavailable => !OperatingSystem.IsLinux() ? "CPU pinning needs Linux (sched_setaffinity)"
-        : Environment.ProcessorCount < 2 ? "CPU pinning needs at least 2 CPUs"
+        : BitOperations.PopCount(Allowed) < 2 ? "CPU pinning needs at least 2 CPUs this process may use"
         : null;
 
-    /// <summary>Pins every thread of process <paramref name="pid"/> to the CPUs in <paramref name="cpus"/>.</summary>
-    public static void Pin(int pid, params int[] cpus)
+    /// <summary>The lowest and the next allowed CPU, as one-CPU masks: the load generator's and the server's.</summary>
+    public static (ulong Clients, ulong Server) TwoCores()
     {
-        ArgumentNullException.ThrowIfNull(cpus);
-        ulong mask = 0;
-        foreach (var cpu in cpus)
-        {
-            mask |= 1UL << cpu;
-        }
+        var allowed = Allowed;
+        var first = allowed & (~allowed + 1);
+        var rest = allowed & ~first;
+        return (first, rest & (~rest + 1));
+    }
 
+    /// <summary>The CPU number of a one-CPU mask, for notes.</summary>
+    public static int Number(ulong mask) => BitOperations.TrailingZeroCount(mask);
+
+    /// <summary>Pins every thread of process <paramref name="pid"/> to the CPUs in <paramref name="mask"/>.</summary>
+    public static void Pin(int pid, ulong mask)
+    {
         // Twice: a thread started while the first pass ran may have inherited the old mask.
         for (var pass = 0; pass < 2; pass++)
         {
@@ -40,9 +61,9 @@ internal static partial class CpuPinning
         }
     }
 
-    /// <summary>Every CPU of this machine, to undo a pin.</summary>
-    public static int[] All => [.. Enumerable.Range(0, Environment.ProcessorCount)];
-
     [LibraryImport("libc", EntryPoint = "sched_setaffinity", SetLastError = true)]
     private static partial int SchedSetAffinity(int pid, nint cpuSetSize, ref ulong mask);
+
+    [LibraryImport("libc", EntryPoint = "sched_getaffinity", SetLastError = true)]
+    private static partial int SchedGetAffinity(int pid, nint cpuSetSize, ref ulong mask);
 }

@@ -33,7 +33,7 @@ internal sealed class BatchingRows : IBenchRow
 
     private const string ServedVsOrt = "throughput c=16: served with batching vs in-process ORT at the curve's best cell";
     private const string ServedOnOff = "throughput c=16: served, batching on vs off";
-    private const string PinnedVsOrt = "throughput c=16, a core each: served with batching (server pinned to CPU 1, clients to CPU 0) vs in-process ORT pinned to CPU 1";
+    private const string PinnedVsOrt = "throughput c=16, a core each: served with batching (server and clients pinned to a CPU each) vs in-process ORT pinned to the server's";
     private const string FloorCeiling = "throughput c=16: ceiling set by the HTTP transfer of the requests (model + floor on the same cores) vs in-process ORT";
     private const string SpinningOffOn = "throughput c=16: served with batching, ONNX Runtime intra-op spinning off vs on";
     private const string LoneOnOff = "latency c=1: served, batching on vs off";
@@ -197,7 +197,8 @@ internal sealed class BatchingRows : IBenchRow
         context.Progress($"batching: {model}, served c={Concurrency} on CPU 1 with clients on CPU 0, vs in-process ORT on CPU 1 at batch {batch}");
         var maxBatch = ServedBatch(batch);
         await using var child = await ChildHost.StartAsync(context.ModelPath!, threads: 1, maxBatch, context.ServedSpinning, cancellationToken).ConfigureAwait(false);
-        CpuPinning.Pin(child.ProcessId, 1);
+        var (clientCpu, serverCpu) = CpuPinning.TwoCores();
+        CpuPinning.Pin(child.ProcessId, serverCpu);
         using var http = SuiteHttp.CreateClient(Concurrency, out _);
         var client = new GraphPipeClient(http, child.Address, new GraphPipeClientOptions { Timeout = TimeSpan.FromMinutes(2) });
         var shape = input.Shape.Select(d => d < 0 ? 1L : d).ToArray();
@@ -207,30 +208,31 @@ internal sealed class BatchingRows : IBenchRow
         ValueTask Ort(int worker, CancellationToken ct) => ort.Run(batch);
 
         var self = Environment.ProcessId;
+        var allowed = CpuPinning.Allowed;
         var duration = context.PerRound(context.ModelTime / 2);
         var served = new List<LoopResult>();
         var baseline = new List<LoopResult>();
         try
         {
-            CpuPinning.Pin(self, 0);
+            CpuPinning.Pin(self, clientCpu);
             await ClosedLoopRunner.WarmAsync(Served, Concurrency, context.JitWarmup, cancellationToken).ConfigureAwait(false);
             for (var round = 0; round < context.Rounds; round++)
             {
-                CpuPinning.Pin(self, 1);
+                CpuPinning.Pin(self, serverCpu);
                 baseline.Add(await ClosedLoopRunner.RunAsync(Ort, new LoopSettings(1, duration, context.Warmup, 1), cancellationToken).ConfigureAwait(false));
-                CpuPinning.Pin(self, 0);
+                CpuPinning.Pin(self, clientCpu);
                 served.Add(await ClosedLoopRunner.RunAsync(Served, new LoopSettings(Concurrency, duration, context.Warmup, 5), cancellationToken).ConfigureAwait(false));
             }
         }
         finally
         {
-            CpuPinning.Pin(self, CpuPinning.All);
+            CpuPinning.Pin(self, allowed);
         }
 
         var ours = LoopResult.Merge(served);
         var ortImages = new LoopResultImages(LoopResult.Merge(baseline), batch);
         var row = RowResult.Compare(Group, PinnedVsOrt, ours.OperationsPerSecond, ortImages.ImagesPerSecond, "images/s", target,
-            note: string.Create(CultureInfo.InvariantCulture, $"{model}; server: a child process, 1 session x intra-op 1{(context.ServedSpinning ? ", spinning on" : ", spinning off")}, batching max {maxBatch} rows, delay 500 µs; baseline: a ready batch of {batch} per run (the intra-op-1 curve's best cell), {ortImages.Runs} runs; served n={ours.Succeeded}; rounds alternate"));
+            note: string.Create(CultureInfo.InvariantCulture, $"{model}; server: a child process on CPU {CpuPinning.Number(serverCpu)} (clients on CPU {CpuPinning.Number(clientCpu)}), 1 session x intra-op 1{(context.ServedSpinning ? ", spinning on" : ", spinning off")}, batching max {maxBatch} rows, delay 500 µs; baseline: a ready batch of {batch} per run (the intra-op-1 curve's best cell), {ortImages.Runs} runs; served n={ours.Succeeded}; rounds alternate"));
         return ours.ErrorCount > 0
             ? row with { Met = false, Note = row.Note + "; served failed: " + string.Join(", ", ours.Errors.Select(e => $"{e.Key} x{e.Value}")) }
             : row;

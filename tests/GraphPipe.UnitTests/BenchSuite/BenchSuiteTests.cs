@@ -195,4 +195,18 @@ public sealed class BenchSuiteTests
 
         Assert.Contains("--profile", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void TwoCores_MachineWithTwoAllowedCpus_TwoDistinctSingleCpusItMayUse()
+    {
+        Assert.SkipWhen(CpuPinning.Unavailable is not null, CpuPinning.Unavailable ?? string.Empty);
+
+        var (clients, server) = CpuPinning.TwoCores();
+
+        Assert.Equal(1, System.Numerics.BitOperations.PopCount(clients));
+        Assert.Equal(1, System.Numerics.BitOperations.PopCount(server));
+        Assert.NotEqual(clients, server);
+        Assert.Equal(clients | server, (clients | server) & CpuPinning.Allowed);
+        Assert.True(CpuPinning.Number(clients) < CpuPinning.Number(server));
+    }
 }
