@@ -54,8 +54,14 @@ internal sealed class ChildHost : IAsyncDisposable
         try
         {
             var line = await process.StandardOutput.ReadLineAsync(cancellationToken).AsTask().WaitAsync(TimeSpan.FromMinutes(1), cancellationToken).ConfigureAwait(false);
-            return Uri.TryCreate(line, UriKind.Absolute, out var address) ? new ChildHost(process, address)
-                : throw new InvalidOperationException($"the child host said '{line}' instead of its address");
+            if (!Uri.TryCreate(line, UriKind.Absolute, out var address))
+            {
+                throw new InvalidOperationException($"the child host said '{line}' instead of its address");
+            }
+
+            // Whatever it writes later is read and dropped, so a full pipe can never block it mid-run.
+            _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null, CancellationToken.None);
+            return new ChildHost(process, address);
         }
         catch
         {
