@@ -216,6 +216,10 @@ internal sealed class BatchingRows : IBenchRow
         {
             CpuPinning.Pin(self, clientCpu);
             await ClosedLoopRunner.WarmAsync(Served, Concurrency, context.JitWarmup, cancellationToken).ConfigureAwait(false);
+            // The child starts cold, unlike the in-process hosts that earlier rows warmed: a profile of a quick run
+            // (perf, CPU 1) put 11% of its CPU in the JIT (tier-1 recompiles) and more in first-touch page faults.
+            // One unmeasured round at full load lets that finish before the measured ones.
+            await ClosedLoopRunner.RunAsync(Served, new LoopSettings(Concurrency, duration, context.Warmup, 5), cancellationToken).ConfigureAwait(false);
             for (var round = 0; round < context.Rounds; round++)
             {
                 CpuPinning.Pin(self, serverCpu);
