@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections.Immutable;
-using System.Threading.Channels;
 using GraphPipe.Stages;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -10,14 +9,14 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace GraphPipe.Onnx;
 
 /// <summary>
-/// Serves an ONNX model as a stage. Holds <see cref="OnnxModelOptions.EngineCount"/> sessions; a request
-/// waits for a free one. Numeric inputs are handed to ONNX Runtime as views of the request buffer
+/// Serves an ONNX model as a stage. Holds <see cref="OnnxModelOptions.EngineCount"/> sessions, each run on a
+/// thread of its own (<see cref="SessionThreads"/>); a request waits for a free one. Numeric inputs are handed to ONNX Runtime as views of the request buffer
 /// (pinned, not copied); outputs are returned as views of ONNX Runtime's buffers until the result is disposed.
 /// </summary>
 public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
 {
     private readonly InferenceSession[] _sessions;
-    private readonly Channel<InferenceSession> _free;
+    private readonly SessionThreads? _threads;
     private readonly TensorElementType[] _inputOrtTypes;
     private readonly Dictionary<string, int> _inputIndex = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _outputIndex = new(StringComparer.Ordinal);
@@ -37,7 +36,6 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
 
         _logger = logger ?? NullLogger<OnnxModelStage>.Instance;
         _sessions = new InferenceSession[options.EngineCount];
-        _free = Channel.CreateBounded<InferenceSession>(options.EngineCount);
         try
         {
             for (var i = 0; i < _sessions.Length; i++)
@@ -62,7 +60,6 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
                 }
 
                 _sessions[i] = new InferenceSession(options.ModelPath, sessionOptions);
-                _free.Writer.TryWrite(_sessions[i]);
             }
         }
         catch (OnnxRuntimeException ex) when (options.ExecutionProvider == OnnxExecutionProvider.Cuda && OnnxProviders.IsProviderFailure(ex))
@@ -107,6 +104,9 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
             Inputs = inputs,
             Outputs = outputs,
         };
+        _threads = new SessionThreads(_sessions, Metadata.Name, (session, work) => work.Rows == 1
+            ? Run(session, work.Request, work.CancellationToken)
+            : RunRows(session, work.Request, work.Rows, work.CancellationToken));
         Log.Loaded(_logger, options.ModelPath, options.EngineCount, options.IntraOpThreads, options.ExecutionProvider);
     }
 
@@ -139,15 +139,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         }
 
         // Stryker disable once Boolean : ConfigureAwait(true) behaves the same here (the server runs without a synchronization context)
-        var session = await _free.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return rows == 1 ? Run(session, request, cancellationToken) : RunRows(session, request, rows, cancellationToken);
-        }
-        finally
-        {
-            _free.Writer.TryWrite(session);
-        }
+        return await _threads!.RunAsync(new SessionWork(request, rows, cancellationToken)).ConfigureAwait(false);
     }
 
     private StageResult Run(InferenceSession session, StageRequest request, CancellationToken cancellationToken)
@@ -446,6 +438,8 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
     // Stryker disable once all : frees native sessions; nothing a caller can observe
     public void Dispose()
     {
+        // The threads first: a session is disposed only after its thread's last run.
+        _threads?.Dispose();
         foreach (var session in _sessions)
         {
             session?.Dispose();

@@ -140,42 +140,87 @@ public sealed class OnnxModelStageLifecycleTests
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(20), $"took {started.Elapsed}");
     }
 
+    [Fact]
+    public async Task InferAsync_CancelledWhileWaitingForTheSession_LeavesAtOnceWhileTheRunGoesOn()
+    {
+        using var file = new TinyOnnx.File(SlowModel());
+        using var stage = Load(file.Path);
+        var request = new StageRequest(["x"], [Tensor.Create<float>(new float[Side * Side], Side, Side)], ["y"], string.Empty);
+        using var stopFirst = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        using var stopSecond = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var first = stage.InferAsync(request, stopFirst.Token).AsTask();
+        var second = stage.InferAsync(request, stopSecond.Token).AsTask();
+
+        await stopSecond.CancelAsync();
+        var ex = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.WaitAsync(Wait, Ct));
+        var firstStillRunning = !first.IsCompleted;
+        await stopFirst.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.WaitAsync(Wait, Ct));
+
+        Assert.Equal(stopSecond.Token, ex.CancellationToken);
+        Assert.True(firstStillRunning, "the queued request's cancellation ended the running one too");
+    }
+
     public static TheoryData<string, int> Models => new() { { "add_mul.onnx", 1 }, { "add_mul.onnx", 3 }, { "fixed_batch.onnx", 3 } };
 
     private static float[] Expected(string model, float[] x) => model == "add_mul.onnx" ? [.. x.Select(v => (v * 2) + 1)] : [.. x.Select(v => Math.Max(v, 0f))];
+
+    /// <summary>A stage with a name of its own, so its session threads ("onnx NAME #i") can be told from other tests'.</summary>
+    private static (OnnxModelStage Stage, PoolRentListener Rents) LoadWatched(string model)
+    {
+        var name = "pool-" + Guid.NewGuid().ToString("N");
+        var rents = new PoolRentListener($"onnx {name} ");
+        return (new OnnxModelStage(new OnnxModelOptions { ModelPath = ModelPath(model), IntraOpThreads = 1, Name = name }), rents);
+    }
 
     [Theory]
     [MemberData(nameof(Models))]
     public async Task InferAsync_AlignedInput_PassedInPlaceWithoutAPooledCopy(string model, int rows)
     {
-        using var stage = Load(ModelPath(model));
+        var (stage, rents) = LoadWatched(model);
+        using var _ = stage;
+        using var __ = rents;
         var x = Enumerable.Range(0, rows * 4).Select(i => (i * 1.25f) - 6).ToArray();
         var request = new StageRequest(["x"], [Tensor.Create<float>(x, rows, 4)], ["y"], string.Empty);
-        using var probe = new PoolProbe<byte>(rows * 16, a => a.AsSpan().Fill(0xAB));
 
         using var result = await stage.InferAsync(request, Ct);
 
         Assert.Equal(Expected(model, x), MemoryMarshal.Cast<byte, float>(result.Outputs[0].Data.Span).ToArray());
-        Assert.All(probe.Known, b => Assert.Equal(0xAB, b));
+        Assert.DoesNotContain(rents.Rented, r => r.Size >= rows * 16);
     }
 
     [Theory]
     [MemberData(nameof(Models))]
     public async Task InferAsync_UnalignedInput_CopiedIntoAPooledBufferThatGoesBack(string model, int rows)
     {
-        using var stage = Load(ModelPath(model));
+        var (stage, rents) = LoadWatched(model);
+        using var _ = stage;
+        using var __ = rents;
         var x = Enumerable.Range(0, rows * 4).Select(i => (i * 1.25f) - 6).ToArray();
         var backing = new byte[(x.Length * 4) + 1];
         MemoryMarshal.AsBytes(x.AsSpan()).CopyTo(backing.AsSpan(1));
         var request = new StageRequest(["x"], [Tensor.FromBytes(TensorType.Float32, [rows, 4], backing.AsMemory(1, x.Length * 4))], ["y"], string.Empty);
-        using var probe = new PoolProbe<byte>(rows * 16, a => a.AsSpan().Fill(0xAB));
 
         using var result = await stage.InferAsync(request, Ct);
-        var (first, second) = probe.RentTwo();
 
         Assert.Equal(Expected(model, x), MemoryMarshal.Cast<byte, float>(result.Outputs[0].Data.Span).ToArray());
-        Assert.Equal(backing[1..], probe.Known[..(x.Length * 4)]);
-        Assert.Same(probe.Known, first);
-        Assert.NotSame(first, second);
+        var copy = Assert.Single(rents.Rented, r => r.Size >= rows * 16);
+        Assert.Contains(copy.Id, rents.Returned);
+    }
+
+    [Fact]
+    public async Task InferAsync_ConcurrentRequests_RunOnTheStagesOwnThreadsNotThePool()
+    {
+        var name = "own-" + Guid.NewGuid().ToString("N");
+        using var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = ModelPath("add_mul.onnx"), IntraOpThreads = 1, EngineCount = 2, Name = name });
+        using var rents = new PoolRentListener($"onnx {name} ");
+        // Unaligned, so each run rents its copy on the thread it runs on; the listener sees only the stage's threads.
+        var backing = new byte[17];
+        var request = new StageRequest(["x"], [Tensor.FromBytes(TensorType.Float32, [1, 4], backing.AsMemory(1, 16))], ["y"], string.Empty);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => stage.InferAsync(request, Ct).AsTask()));
+        foreach (var r in results) r.Dispose();
+
+        Assert.Equal(8, rents.Rented.Count(r => r.Size >= 16));
     }
 }

@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using GraphPipe.Stages;
+using Microsoft.ML.OnnxRuntime;
+
+namespace GraphPipe.Onnx;
+
+/// <summary>
+/// One dedicated thread per ONNX Runtime session (Triton's model instance), all fed from one first-come queue.
+/// </summary>
+/// <remarks>
+/// ONNX Runtime's <c>Run</c> blocks its thread for the whole model run (tens to hundreds of milliseconds). On
+/// thread-pool threads that starved Kestrel on small machines: with the server on one core and sixteen clients,
+/// <c>/control/is_alive</c> took 41 ms (median) and up to 350 ms while the pool waited for the runtime to add
+/// threads, and requests arriving during a batch's run were read late, so batches left half-full (5.2-5.9 rows of
+/// 8). On threads of their own the runs leave the pool to the server. The cost is two thread hand-offs per run.
+/// </remarks>
+internal sealed class SessionThreads : IDisposable
+{
+    private readonly ConcurrentQueue<SessionWork> _queue = new();
+    private readonly SemaphoreSlim _queued = new(0);
+    private readonly Func<InferenceSession, SessionWork, StageResult> _run;
+    private readonly Thread[] _threads;
+    private volatile bool _stopping;
+
+    public SessionThreads(IReadOnlyList<InferenceSession> sessions, string name, Func<InferenceSession, SessionWork, StageResult> run)
+    {
+        _run = run;
+        _threads = new Thread[sessions.Count];
+        for (var i = 0; i < _threads.Length; i++)
+        {
+            var session = sessions[i];
+            _threads[i] = new Thread(() => Serve(session)) { IsBackground = true, Name = $"onnx {name} #{i}" };
+            // Not Start: the stage's constructor may run inside a request, whose async-locals (its trace) the thread must not keep.
+            _threads[i].UnsafeStart();
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> on the next free session; cancelled at once while it waits, through the run's terminate flag once running.</summary>
+    public async ValueTask<StageResult> RunAsync(SessionWork work)
+    {
+        ObjectDisposedException.ThrowIf(_stopping, this);
+        work.CancellationToken.ThrowIfCancellationRequested();
+        _queue.Enqueue(work);
+        _queued.Release();
+        using var registration = work.CancellationToken.UnsafeRegister(static w => ((SessionWork)w!).TryCancelQueued(), work);
+        // Stryker disable once Boolean : ConfigureAwait(true) behaves the same here (the server runs without a synchronization context)
+        return await work.Task.ConfigureAwait(false);
+    }
+
+    private void Serve(InferenceSession session)
+    {
+        while (true)
+        {
+            _queued.Wait();
+            if (!_queue.TryDequeue(out var work))
+            {
+                // Only the stop releases the semaphore without an item.
+                return;
+            }
+
+            if (!work.TryStart())
+            {
+                continue; // cancelled while it waited
+            }
+
+            try
+            {
+                work.Finish(_run(session, work));
+            }
+            catch (Exception ex)
+            {
+                work.Fail(ex);
+            }
+        }
+    }
+
+    /// <summary>Lets each thread finish its run and waits for it; work still queued fails as shut down. The sessions are the caller's to dispose after.</summary>
+    public void Dispose()
+    {
+        if (_stopping)
+        {
+            return;
+        }
+
+        _stopping = true;
+        while (_queue.TryDequeue(out var left))
+        {
+            if (left.TryStart())
+            {
+                left.Fail(new ObjectDisposedException(nameof(OnnxModelStage), "the model is being unloaded"));
+            }
+        }
+
+        _queued.Release(_threads.Length);
+        foreach (var thread in _threads)
+        {
+            if (thread != Thread.CurrentThread)
+            {
+                thread.Join();
+            }
+        }
+
+        _queued.Dispose();
+    }
+}
