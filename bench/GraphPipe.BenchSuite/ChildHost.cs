@@ -27,8 +27,12 @@ internal sealed class ChildHost : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
-    /// <summary>Starts a child serving <paramref name="modelPath"/> (1 session x <paramref name="threads"/> intra-op threads, batching up to <paramref name="maxBatch"/> rows).</summary>
-    public static async Task<ChildHost> StartAsync(string modelPath, int threads, int maxBatch, bool spinning, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts a child serving <paramref name="modelPath"/> (1 session x <paramref name="threads"/> intra-op threads,
+    /// batching up to <paramref name="maxBatch"/> rows), its model threads pinned to <paramref name="modelCpu"/> when
+    /// given (<see cref="OnnxModelOptions.Cpus"/>, as <c>serve onnx --model-cpus</c>).
+    /// </summary>
+    public static async Task<ChildHost> StartAsync(string modelPath, int threads, int maxBatch, bool spinning, int? modelCpu, CancellationToken cancellationToken)
     {
         // This assembly's apphost (copied beside it into a test project's output too), not the running process,
         // which may be a test host.
@@ -45,7 +49,7 @@ internal sealed class ChildHost : IAsyncDisposable
             start.ArgumentList.Add(dll);
         }
 
-        foreach (var arg in (string[])[Command, modelPath, threads.ToString(CultureInfo.InvariantCulture), maxBatch.ToString(CultureInfo.InvariantCulture), spinning ? "1" : "0"])
+        foreach (var arg in (string[])[Command, modelPath, threads.ToString(CultureInfo.InvariantCulture), maxBatch.ToString(CultureInfo.InvariantCulture), spinning ? "1" : "0", modelCpu?.ToString(CultureInfo.InvariantCulture) ?? "-"])
         {
             start.ArgumentList.Add(arg);
         }
@@ -77,7 +81,8 @@ internal sealed class ChildHost : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(args);
         var threads = int.Parse(args[2], CultureInfo.InvariantCulture);
         var options = new BatchingOptions { MaxBatchSize = int.Parse(args[3], CultureInfo.InvariantCulture), MaxQueueDelayMicroseconds = 500 };
-        using var onnx = new OnnxModelStage(new OnnxModelOptions { ModelPath = args[1], IntraOpThreads = threads, IntraOpSpinning = args[4] == "1" });
+        int[] cpus = args[5] == "-" ? [] : [int.Parse(args[5], CultureInfo.InvariantCulture)];
+        using var onnx = new OnnxModelStage(new OnnxModelOptions { ModelPath = args[1], IntraOpThreads = threads, IntraOpSpinning = args[4] == "1", Cpus = cpus });
         await using var host = await SuiteHttp.HostAsync(s => s.AddBatchedStage("batched", onnx, options), CancellationToken.None).ConfigureAwait(false);
         Console.WriteLine(host.Address);
         await Console.In.ReadToEndAsync().ConfigureAwait(false);

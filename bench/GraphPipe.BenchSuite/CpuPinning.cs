@@ -43,8 +43,12 @@ internal static partial class CpuPinning
     /// <summary>The CPU number of a one-CPU mask, for notes.</summary>
     public static int Number(ulong mask) => BitOperations.TrailingZeroCount(mask);
 
-    /// <summary>Pins every thread of process <paramref name="pid"/> to the CPUs in <paramref name="mask"/>.</summary>
-    public static void Pin(int pid, ulong mask)
+    /// <summary>
+    /// Pins every thread of process <paramref name="pid"/> to the CPUs in <paramref name="mask"/>; with
+    /// <paramref name="exceptModelThreads"/>, not the model's session threads (named <c>onnx ...</c>), which a
+    /// server started with <see cref="Onnx.OnnxModelOptions.Cpus"/> has pinned elsewhere.
+    /// </summary>
+    public static void Pin(int pid, ulong mask, bool exceptModelThreads = false)
     {
         // Twice: a thread started while the first pass ran may have inherited the old mask.
         for (var pass = 0; pass < 2; pass++)
@@ -52,12 +56,29 @@ internal static partial class CpuPinning
             foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
             {
                 var tid = int.Parse(Path.GetFileName(task), CultureInfo.InvariantCulture);
+                if (exceptModelThreads && IsModelThread(task))
+                {
+                    continue;
+                }
+
                 // A thread that ended since the listing is not an error.
                 if (SchedSetAffinity(tid, sizeof(ulong), ref mask) != 0 && Directory.Exists(task))
                 {
                     throw new InvalidOperationException($"sched_setaffinity({tid}) failed: errno {Marshal.GetLastPInvokeError()}");
                 }
             }
+        }
+    }
+
+    private static bool IsModelThread(string task)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(task, "comm")).StartsWith("onnx ", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false; // ended since the listing
         }
     }
 

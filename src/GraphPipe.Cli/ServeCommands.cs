@@ -45,8 +45,9 @@ internal static class ServeCommands
         var topK = CliOptions.Env("--top-k", "GP_TOP_K", "How many labels top_labels/top_scores return per row", 5);
         var labelsFrom = CliOptions.EnvString("--labels-from", "GP_LABELS_FROM", "Score output the labels are taken from (default: the first float32 [N,C] output)", null);
         var demo = CliOptions.Env("--demo", "GP_DEMO", $"Serve the bundled demo classifier '{DemoModel.ModelName}' (ResNet18 + Fashion-MNIST head, labels included; assembled once into $GP_CACHE_DIR or ~/.cache/graphpipe/models) instead of --model", false);
+        var modelCpus = CliOptions.EnvString("--model-cpus", "GP_MODEL_CPUS", "Pin the model's threads to these CPUs (e.g. 1 or 2-3; Linux), leaving the others to the HTTP server", null);
         var splitBatch = CliOptions.Env("--split-batch", "GP_SPLIT_BATCH", "A model fixed at batch 1 takes requests of N rows, run one row at a time (false: exactly one row)", true);
-        var command = new Command("onnx", "Serve ONNX models with ONNX Runtime") { model, repository, defaultModel, reload, reloadPoll, engines, threads, spinning, name, labels, topK, labelsFrom, demo, splitBatch };
+        var command = new Command("onnx", "Serve ONNX models with ONNX Runtime") { model, repository, defaultModel, reload, reloadPoll, engines, threads, spinning, name, labels, topK, labelsFrom, demo, splitBatch, modelCpus };
         settings.AddTo(command);
         cache.AddTo(command);
         batching.AddTo(command);
@@ -67,6 +68,7 @@ internal static class ServeCommands
                 SplitFixedBatch = parse.GetValue(splitBatch),
                 ExecutionProvider = provider,
                 DeviceId = parse.GetValue(batching.DeviceId),
+                Cpus = parse.GetValue(modelCpus) is { } cpuList ? CpuListFlag.Parse("--model-cpus", cpuList) : [],
             };
             try
             {
@@ -75,7 +77,9 @@ internal static class ServeCommands
             catch (System.ComponentModel.DataAnnotations.ValidationException ex)
             {
                 // An option out of range (e.g. --engine-count 0): the call is wrong, not the model.
-                throw CliException.Usage(ex.Message);
+                throw CliException.Usage(ex.ValidationResult.MemberNames.Contains(nameof(OnnxModelOptions.Cpus))
+                    ? "--model-cpus" + ex.Message[nameof(OnnxModelOptions.Cpus).Length..]
+                    : ex.Message);
             }
 
             var defaultName = parse.GetValue(defaultModel) ?? sources[0].Name;

@@ -35,6 +35,9 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         }
 
         _logger = logger ?? NullLogger<OnnxModelStage>.Instance;
+        // Checked by the options' validation above: CPUs this process may run on.
+        int[] cpus = [.. options.Cpus.Distinct().Order()];
+        var intraOpThreads = cpus.Length > 0 && options.IntraOpThreads == 0 ? cpus.Length : options.IntraOpThreads;
         _sessions = new InferenceSession[options.EngineCount];
         try
         {
@@ -43,7 +46,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
                 // Stryker disable once all : session tuning (threads, spinning, graph optimisation) changes speed, not what the model computes
                 using var sessionOptions = new SessionOptions
                 {
-                    IntraOpNumThreads = options.IntraOpThreads,
+                    IntraOpNumThreads = intraOpThreads,
                     InterOpNumThreads = 1,
                     ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
                     GraphOptimizationLevel = options.OptimizeGraph ? GraphOptimizationLevel.ORT_ENABLE_ALL : GraphOptimizationLevel.ORT_DISABLE_ALL,
@@ -52,6 +55,11 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
                 if (!options.IntraOpSpinning)
                 {
                     sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+                }
+
+                if (cpus.Length > 0 && intraOpThreads > 1)
+                {
+                    sessionOptions.AddSessionConfigEntry("session.intra_op_thread_affinities", CpuAffinity.OrtIntraOpAffinities(cpus, intraOpThreads));
                 }
 
                 if (options.ExecutionProvider == OnnxExecutionProvider.Cuda)
@@ -104,10 +112,20 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
             Inputs = inputs,
             Outputs = outputs,
         };
-        _threads = new SessionThreads(_sessions, Metadata.Name, (session, work) => work.Rows == 1
-            ? Run(session, work.Request, work.CancellationToken)
-            : RunRows(session, work.Request, work.Rows, work.CancellationToken));
-        Log.Loaded(_logger, options.ModelPath, options.EngineCount, options.IntraOpThreads, options.ExecutionProvider);
+        try
+        {
+            _threads = new SessionThreads(_sessions, Metadata.Name, cpus, (session, work) => work.Rows == 1
+                ? Run(session, work.Request, work.CancellationToken)
+                : RunRows(session, work.Request, work.Rows, work.CancellationToken));
+        }
+        catch
+        {
+            // Stryker disable once Statement : disposes the sessions when their threads could not be pinned (native memory); nothing a caller can observe
+            Dispose();
+            throw;
+        }
+
+        Log.Loaded(_logger, options.ModelPath, options.EngineCount, intraOpThreads, options.ExecutionProvider, cpus.Length == 0 ? "any" : CpuList.Format(cpus));
     }
 
     public StageMetadata Metadata { get; }

@@ -22,16 +22,34 @@ internal sealed class SessionThreads : IDisposable
     private readonly Thread[] _threads;
     private volatile bool _stopping;
 
-    public SessionThreads(IReadOnlyList<InferenceSession> sessions, string name, Func<InferenceSession, SessionWork, StageResult> run)
+    /// <summary>Starts a thread per session, each pinned to <paramref name="cpus"/> when any are given; throws if one cannot be pinned.</summary>
+    public SessionThreads(IReadOnlyList<InferenceSession> sessions, string name, IReadOnlyCollection<int> cpus, Func<InferenceSession, SessionWork, StageResult> run)
     {
         _run = run;
         _threads = new Thread[sessions.Count];
+        var pinErrors = new int[sessions.Count];
+        using var started = new CountdownEvent(sessions.Count);
         for (var i = 0; i < _threads.Length; i++)
         {
-            var session = sessions[i];
-            _threads[i] = new Thread(() => Serve(session)) { IsBackground = true, Name = $"onnx {name} #{i}" };
+            var (session, index) = (sessions[i], i);
+            _threads[i] = new Thread(() =>
+            {
+                pinErrors[index] = cpus.Count == 0 ? 0 : CpuAffinity.PinCurrentThread(cpus);
+                started.Signal();
+                if (pinErrors[index] == 0)
+                {
+                    Serve(session);
+                }
+            }) { IsBackground = true, Name = $"onnx {name} #{i}" };
             // Not Start: the stage's constructor may run inside a request, whose async-locals (its trace) the thread must not keep.
             _threads[i].UnsafeStart();
+        }
+
+        started.Wait();
+        if (pinErrors.FirstOrDefault(e => e != 0) is var errno and not 0)
+        {
+            Dispose();
+            throw new InvalidOperationException($"could not pin the model's threads to CPUs {string.Join(',', cpus)}: sched_setaffinity errno {errno}");
         }
     }
 

@@ -33,7 +33,8 @@ internal sealed class BatchingRows : IBenchRow
 
     private const string ServedVsOrt = "throughput c=16: served with batching vs in-process ORT at the curve's best cell";
     private const string ServedOnOff = "throughput c=16: served, batching on vs off";
-    private const string PinnedVsOrt = "throughput c=16, a core each: served with batching (server and clients pinned to a CPU each) vs in-process ORT pinned to the server's";
+    private const string PinnedVsOrt = "throughput c=16, the model on its own core: served with batching (model thread pinned to one CPU, server and clients on another) vs in-process ORT pinned to the model's CPU";
+    private const string PinnedSharedVsOrt = "throughput c=16, a core each: served with batching (server and its model pinned to one CPU, clients to another) vs in-process ORT pinned to the server's CPU";
     private const string FloorCeiling = "throughput c=16: ceiling set by the HTTP transfer of the requests (model + floor on the same cores) vs in-process ORT";
     private const string SpinningOffOn = "throughput c=16: served with batching, ONNX Runtime intra-op spinning off vs on";
     private const string LoneOnOff = "latency c=1: served, batching on vs off";
@@ -57,7 +58,7 @@ internal sealed class BatchingRows : IBenchRow
         if (skip is not null)
         {
             return [.. Threads.SelectMany(t => BatchSizes.Select(b => RowResult.Skip(Group, CurveName(b, t), RowTarget.None, skip))),
-                RowResult.Skip(Group, ServedVsOrt, RowTarget.RatioAtLeast(0.95), skip), RowResult.Skip(Group, PinnedVsOrt, RowTarget.RatioAtLeast(0.95), skip), RowResult.Skip(Group, ServedOnOff, RowTarget.None, skip), RowResult.Skip(Group, SpinningOffOn, RowTarget.None, skip), RowResult.Skip(Group, FloorCeiling, RowTarget.None, skip),
+                RowResult.Skip(Group, ServedVsOrt, RowTarget.RatioAtLeast(0.95), skip), RowResult.Skip(Group, PinnedVsOrt, RowTarget.RatioAtLeast(0.95), skip), RowResult.Skip(Group, PinnedSharedVsOrt, RowTarget.None, skip), RowResult.Skip(Group, ServedOnOff, RowTarget.None, skip), RowResult.Skip(Group, SpinningOffOn, RowTarget.None, skip), RowResult.Skip(Group, FloorCeiling, RowTarget.None, skip),
                 RowResult.Skip(Group, LoneOnOff, RowTarget.RatioAtMost(1.05), skip), RowResult.Skip(Group, ServerSeq, RowTarget.None, skip), RowResult.Skip(Group, HybridSeq, RowTarget.None, skip)];
         }
 
@@ -85,7 +86,7 @@ internal sealed class BatchingRows : IBenchRow
         }
 
         rows.AddRange(await ServedAsync(context, model, input, output, best.Batch, best.Threads, cancellationToken).ConfigureAwait(false));
-        rows.Add(await PinnedAsync(context, model, input, output, bestOneThread.Batch, cancellationToken).ConfigureAwait(false));
+        rows.AddRange(await PinnedAsync(context, model, input, output, bestOneThread.Batch, cancellationToken).ConfigureAwait(false));
         rows.AddRange(await ClassyAsync(context, model, best.Batch, best.Threads, cancellationToken).ConfigureAwait(false));
         return rows;
     }
@@ -181,51 +182,65 @@ internal sealed class BatchingRows : IBenchRow
     }
 
     /// <summary>
-    /// The 0.95x target with the load generator off the server's cores: the model served with batching in a child
-    /// process pinned to CPU 1 (1 session x 1 intra-op thread), its 16 clients pinned to CPU 0, against in-process
-    /// ORT pinned to CPU 1 running a ready batch of the 1-thread curve's best size, alternated in the same rounds.
-    /// Both sides get the same one core for the model; the served side also carries its HTTP there.
+    /// The 0.95x target with the load generator off the model's core. Two servers, each a child process with the model
+    /// served with batching (1 session x 1 intra-op thread), against in-process ORT pinned to the model's CPU (CPU 1)
+    /// running a ready batch of the 1-thread curve's best size, all three alternated in the same rounds; the 16
+    /// clients on CPU 0. <b>Model on its own core</b> (the target row): the model's thread pinned to CPU 1 as
+    /// <c>serve onnx --model-cpus 1</c> does, the HTTP server with the clients on CPU 0, so the model gets its core
+    /// as the baseline does. <b>Server on the model's core</b> (reported): the whole server on CPU 1, so receiving
+    /// 602 KB per image takes time from the model there.
     /// </summary>
-    private static async Task<RowResult> PinnedAsync(SuiteContext context, string model, IOMetadata input, string output, int batch, CancellationToken cancellationToken)
+    private static async Task<RowResult[]> PinnedAsync(SuiteContext context, string model, IOMetadata input, string output, int batch, CancellationToken cancellationToken)
     {
         var target = RowTarget.RatioAtLeast(0.95);
         if (CpuPinning.Unavailable is { } why)
         {
-            return RowResult.Skip(Group, PinnedVsOrt, target, why);
+            return [RowResult.Skip(Group, PinnedVsOrt, target, why), RowResult.Skip(Group, PinnedSharedVsOrt, RowTarget.None, why)];
         }
 
-        context.Progress($"batching: {model}, served c={Concurrency} on CPU 1 with clients on CPU 0, vs in-process ORT on CPU 1 at batch {batch}");
+        context.Progress($"batching: {model}, served c={Concurrency} with the model on CPU 1 (server on CPU 1, or with the clients on CPU 0), vs in-process ORT on CPU 1 at batch {batch}");
         var maxBatch = ServedBatch(batch);
-        await using var child = await ChildHost.StartAsync(context.ModelPath!, threads: 1, maxBatch, context.ServedSpinning, cancellationToken).ConfigureAwait(false);
         var (clientCpu, serverCpu) = CpuPinning.TwoCores();
-        CpuPinning.Pin(child.ProcessId, serverCpu);
+        await using var own = await ChildHost.StartAsync(context.ModelPath!, threads: 1, maxBatch, context.ServedSpinning, CpuPinning.Number(serverCpu), cancellationToken).ConfigureAwait(false);
+        await using var shared = await ChildHost.StartAsync(context.ModelPath!, threads: 1, maxBatch, context.ServedSpinning, modelCpu: null, cancellationToken).ConfigureAwait(false);
+        CpuPinning.Pin(own.ProcessId, clientCpu, exceptModelThreads: true);
+        CpuPinning.Pin(shared.ProcessId, serverCpu);
         using var http = SuiteHttp.CreateClient(Concurrency, out _);
-        var client = new GraphPipeClient(http, child.Address, new GraphPipeClientOptions { Timeout = TimeSpan.FromMinutes(2) });
+        var clientOptions = new GraphPipeClientOptions { Timeout = TimeSpan.FromMinutes(2) };
+        var ownClient = new GraphPipeClient(http, own.Address, clientOptions);
+        var sharedClient = new GraphPipeClient(http, shared.Address, clientOptions);
         var shape = input.Shape.Select(d => d < 0 ? 1L : d).ToArray();
         var request = new InferRequest { InputNames = [input.Name], Inputs = [Tensor.Create<float>(TestData.Floats((int)shape.Aggregate(1L, (a, d) => a * d)), shape)], OutputNames = [output] };
         using var ort = new BatchedOrt(context.ModelPath!, 1, input, output, [batch]);
-        async ValueTask Served(int worker, CancellationToken ct) => Check(await client.InferAsync(request, ct).ConfigureAwait(false));
+        async ValueTask Own(int worker, CancellationToken ct) => Check(await ownClient.InferAsync(request, ct).ConfigureAwait(false));
+        async ValueTask Shared(int worker, CancellationToken ct) => Check(await sharedClient.InferAsync(request, ct).ConfigureAwait(false));
         ValueTask Ort(int worker, CancellationToken ct) => ort.Run(batch);
 
         var self = Environment.ProcessId;
         var allowed = CpuPinning.Allowed;
         var duration = context.PerRound(context.ModelTime / 2);
-        var served = new List<LoopResult>();
+        var served = new List<LoopResult>[] { [], [] };
         var baseline = new List<LoopResult>();
+        var loop = new LoopSettings(Concurrency, duration, context.Warmup, 5);
         try
         {
             CpuPinning.Pin(self, clientCpu);
-            await ClosedLoopRunner.WarmAsync(Served, Concurrency, context.JitWarmup, cancellationToken).ConfigureAwait(false);
-            // The child starts cold, unlike the in-process hosts that earlier rows warmed: a profile of a quick run
-            // (perf, CPU 1) put 11% of its CPU in the JIT (tier-1 recompiles) and more in first-touch page faults.
+            // The children start cold, unlike the in-process hosts that earlier rows warmed: a profile of a quick run
+            // (perf, CPU 1) put 11% of a child's CPU in the JIT (tier-1 recompiles) and more in first-touch page faults.
             // One unmeasured round at full load lets that finish before the measured ones.
-            await ClosedLoopRunner.RunAsync(Served, new LoopSettings(Concurrency, duration, context.Warmup, 5), cancellationToken).ConfigureAwait(false);
+            foreach (var op in (Func<int, CancellationToken, ValueTask>[])[Own, Shared])
+            {
+                await ClosedLoopRunner.WarmAsync(op, Concurrency, context.JitWarmup, cancellationToken).ConfigureAwait(false);
+                await ClosedLoopRunner.RunAsync(op, loop, cancellationToken).ConfigureAwait(false);
+            }
+
             for (var round = 0; round < context.Rounds; round++)
             {
                 CpuPinning.Pin(self, serverCpu);
                 baseline.Add(await ClosedLoopRunner.RunAsync(Ort, new LoopSettings(1, duration, context.Warmup, 1), cancellationToken).ConfigureAwait(false));
                 CpuPinning.Pin(self, clientCpu);
-                served.Add(await ClosedLoopRunner.RunAsync(Served, new LoopSettings(Concurrency, duration, context.Warmup, 5), cancellationToken).ConfigureAwait(false));
+                served[0].Add(await ClosedLoopRunner.RunAsync(Own, loop, cancellationToken).ConfigureAwait(false));
+                served[1].Add(await ClosedLoopRunner.RunAsync(Shared, loop, cancellationToken).ConfigureAwait(false));
             }
         }
         finally
@@ -233,13 +248,21 @@ internal sealed class BatchingRows : IBenchRow
             CpuPinning.Pin(self, allowed);
         }
 
-        var ours = LoopResult.Merge(served);
         var ortImages = new LoopResultImages(LoopResult.Merge(baseline), batch);
-        var row = RowResult.Compare(Group, PinnedVsOrt, ours.OperationsPerSecond, ortImages.ImagesPerSecond, "images/s", target,
-            note: string.Create(CultureInfo.InvariantCulture, $"{model}; server: a child process on CPU {CpuPinning.Number(serverCpu)} (clients on CPU {CpuPinning.Number(clientCpu)}), 1 session x intra-op 1{(context.ServedSpinning ? ", spinning on" : ", spinning off")}, batching max {maxBatch} rows, delay 500 µs; baseline: a ready batch of {batch} per run (the intra-op-1 curve's best cell), {ortImages.Runs} runs; served n={ours.Succeeded}; rounds alternate"));
-        return ours.ErrorCount > 0
-            ? row with { Met = false, Note = row.Note + "; served failed: " + string.Join(", ", ours.Errors.Select(e => $"{e.Key} x{e.Value}")) }
-            : row;
+        var common = string.Create(CultureInfo.InvariantCulture, $"{model}; 1 session x intra-op 1{(context.ServedSpinning ? ", spinning on" : ", spinning off")}, batching max {maxBatch} rows, delay 500 µs; clients on CPU {CpuPinning.Number(clientCpu)}; baseline: in-process ORT on CPU {CpuPinning.Number(serverCpu)}, a ready batch of {batch} per run (the intra-op-1 curve's best cell), {ortImages.Runs} runs; rounds alternate");
+        RowResult Row(string name, LoopResult ours, RowTarget rowTarget, string where)
+        {
+            var row = RowResult.Compare(Group, name, ours.OperationsPerSecond, ortImages.ImagesPerSecond, "images/s", rowTarget, note: $"{where}; {common}; served n={ours.Succeeded}");
+            return ours.ErrorCount > 0
+                ? row with { Met = false, Note = row.Note + "; served failed: " + string.Join(", ", ours.Errors.Select(e => $"{e.Key} x{e.Value}")) }
+                : row;
+        }
+
+        return
+        [
+            Row(PinnedVsOrt, LoopResult.Merge(served[0]), target, string.Create(CultureInfo.InvariantCulture, $"server: a child process, its model thread on CPU {CpuPinning.Number(serverCpu)} (Cpus, as serve onnx --model-cpus), the rest of it on CPU {CpuPinning.Number(clientCpu)}")),
+            Row(PinnedSharedVsOrt, LoopResult.Merge(served[1]), RowTarget.None, string.Create(CultureInfo.InvariantCulture, $"server: a child process wholly on CPU {CpuPinning.Number(serverCpu)}")),
+        ];
     }
 
     /// <summary>Classy (preprocessor -> model with top-k labels) at c=16 in server and hybrid sequencing, batching at the model vs off.</summary>

@@ -298,6 +298,7 @@ public sealed class ModelRepository : IDisposable
                 OptimizeGraph = s.OptimizeGraph,
                 ExecutionProvider = s.ExecutionProvider,
                 DeviceId = s.DeviceId,
+                Cpus = s.Cpus,
             });
             // The first run of a session is its slowest (arenas, kernels): paid here, not by the first request after the swap.
             WarmUp(session);

@@ -59,7 +59,7 @@ public sealed class OnnxModelStageLifecycleTests
         using var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = path, IntraOpThreads = 1, EngineCount = 2 }, new Logger(lines));
 
         var line = Assert.Single(lines.Lines);
-        Assert.Equal($"Information: Loaded ONNX model {path} with 2 session(s), 1 intra-op thread(s) (0 = auto), execution provider Cpu", line);
+        Assert.Equal($"Information: Loaded ONNX model {path} with 2 session(s), 1 intra-op thread(s) (0 = auto), execution provider Cpu, CPUs any", line);
     }
 
     [Fact]
@@ -160,6 +160,55 @@ public sealed class OnnxModelStageLifecycleTests
         Assert.Equal(stopSecond.Token, ex.CancellationToken);
         Assert.True(firstStillRunning, "the queued request's cancellation ended the running one too");
     }
+
+    [Fact]
+    public async Task Constructor_CpusGiven_TheSessionThreadRunsOnThemAndTheCallerKeepsItsOwn()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux() && Environment.ProcessorCount >= 2, "CPU pinning is Linux only, and needs 2 CPUs to show apart");
+        var cpu = Environment.ProcessorCount - 1;
+        // Linux keeps 15 characters of a thread's name: "onnx " + 8 + " #0" fits.
+        var name = Guid.NewGuid().ToString("N")[..8];
+        var lines = new LogLines();
+        var callerBefore = ThreadCpus("/proc/thread-self");
+        using var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = ModelPath("add_mul.onnx"), Name = name, Cpus = [cpu] }, new Logger(lines));
+        var request = new StageRequest(["x"], [Tensor.Create<float>([1f, 2f, 3f, 4f], 1, 4)], ["y"], string.Empty);
+
+        using var result = await stage.InferAsync(request, Ct);
+        var modelThread = Directory.EnumerateDirectories("/proc/self/task").Single(t => System.IO.File.ReadAllText(Path.Combine(t, "comm")).StartsWith($"onnx {name}", StringComparison.Ordinal));
+
+        Assert.Equal([3f, 5f, 7f, 9f], MemoryMarshal.Cast<byte, float>(result.Outputs[0].Data.Span).ToArray());
+        Assert.Equal(cpu.ToString(System.Globalization.CultureInfo.InvariantCulture), ThreadCpus(modelThread));
+        // The thread that made the stage (and the one running this now) keep the process's CPUs.
+        Assert.Equal(callerBefore, ThreadCpus("/proc/thread-self"));
+        // IntraOpThreads 0 with CPUs given: one thread per CPU, not one per core of the machine.
+        Assert.Contains(lines.Lines, l => l.Contains($"1 intra-op thread(s) (0 = auto), execution provider Cpu, CPUs {cpu}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Constructor_CpusWithSeveralIntraOpThreads_OnnxRuntimeTakesTheAffinitiesAndRuns()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "CPU pinning is Linux only");
+        using var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = ModelPath("add_mul.onnx"), IntraOpThreads = 3, Cpus = [0] });
+        var request = new StageRequest(["x"], [Tensor.Create<float>([1f, 2f, 3f, 4f], 1, 4)], ["y"], string.Empty);
+
+        using var result = await stage.InferAsync(request, Ct);
+
+        Assert.Equal([3f, 5f, 7f, 9f], MemoryMarshal.Cast<byte, float>(result.Outputs[0].Data.Span).ToArray());
+    }
+
+    [Fact]
+    public void Constructor_CpuTheProcessCannotUse_ValidationErrorNamingItAndTheAllowedOnes()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "CPU pinning is Linux only");
+
+        var ex = Assert.Throws<System.ComponentModel.DataAnnotations.ValidationException>(() => new OnnxModelStage(new OnnxModelOptions { ModelPath = ModelPath("add_mul.onnx"), Cpus = [0, 1023] }));
+
+        Assert.StartsWith("Cpus: CPU 1023 is not one this process may run on (allowed: 0", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(["Cpus"], ex.ValidationResult.MemberNames);
+    }
+
+    /// <summary>The CPUs a thread may run on (<c>Cpus_allowed_list</c> in its <c>/proc</c> directory's <c>status</c>).</summary>
+    private static string ThreadCpus(string task) => System.IO.File.ReadAllLines($"{task}/status").Single(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal)).Split('\t')[^1];
 
     public static TheoryData<string, int> Models => new() { { "add_mul.onnx", 1 }, { "add_mul.onnx", 3 }, { "fixed_batch.onnx", 3 } };
 
