@@ -17,6 +17,9 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
 {
     private readonly InferenceSession[] _sessions;
     private readonly SessionThreads? _threads;
+
+    /// <summary>The sessions run on CPUs of their own (<see cref="OnnxModelOptions.Cpus"/>).</summary>
+    private readonly bool _pinned;
     private readonly TensorElementType[] _inputOrtTypes;
     private readonly Dictionary<string, int> _inputIndex = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _outputIndex = new(StringComparer.Ordinal);
@@ -37,6 +40,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         _logger = logger ?? NullLogger<OnnxModelStage>.Instance;
         // Checked by the options' validation above: CPUs this process may run on.
         int[] cpus = [.. options.Cpus.Distinct().Order()];
+        _pinned = cpus.Length > 0;
         var intraOpThreads = cpus.Length > 0 && options.IntraOpThreads == 0 ? cpus.Length : options.IntraOpThreads;
         _sessions = new InferenceSession[options.EngineCount];
         try
@@ -157,7 +161,7 @@ public sealed partial class OnnxModelStage : IInferenceStage, IDisposable
         }
 
         // Stryker disable once Boolean : ConfigureAwait(true) behaves the same here (the server runs without a synchronization context)
-        return await _threads!.RunAsync(new SessionWork(request, rows, cancellationToken)).ConfigureAwait(false);
+        return await _threads!.RunAsync(new SessionWork(request, rows, continueOnPool: _pinned, cancellationToken)).ConfigureAwait(false);
     }
 
     private StageResult Run(InferenceSession session, StageRequest request, CancellationToken cancellationToken)

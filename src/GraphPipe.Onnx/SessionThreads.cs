@@ -112,12 +112,14 @@ internal sealed class SessionThreads : IDisposable
         _queued.Release(_threads.Length);
         foreach (var thread in _threads)
         {
+            // A request's continuation runs on its session thread and may dispose the stage (the last request of an
+            // unloaded version): that thread ends by itself once it is back in its loop.
             if (thread != Thread.CurrentThread)
             {
                 thread.Join();
             }
         }
 
-        _queued.Dispose();
+        // The semaphore is not disposed: a session thread disposing the stage goes back to waiting on it.
     }
 }

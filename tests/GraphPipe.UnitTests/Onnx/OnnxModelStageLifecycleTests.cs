@@ -171,6 +171,7 @@ public sealed class OnnxModelStageLifecycleTests
         var lines = new LogLines();
         var callerBefore = ThreadCpus("/proc/thread-self");
         using var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = ModelPath("add_mul.onnx"), Name = name, Cpus = [cpu] }, new Logger(lines));
+        var callerAfter = ThreadCpus("/proc/thread-self");
         var request = new StageRequest(["x"], [Tensor.Create<float>([1f, 2f, 3f, 4f], 1, 4)], ["y"], string.Empty);
 
         using var result = await stage.InferAsync(request, Ct);
@@ -178,7 +179,8 @@ public sealed class OnnxModelStageLifecycleTests
 
         Assert.Equal([3f, 5f, 7f, 9f], MemoryMarshal.Cast<byte, float>(result.Outputs[0].Data.Span).ToArray());
         Assert.Equal(cpu.ToString(System.Globalization.CultureInfo.InvariantCulture), ThreadCpus(modelThread));
-        // The thread that made the stage (and the one running this now) keep the process's CPUs.
+        // The thread that made the stage keeps its CPUs, and so does the one that goes on after the run (the pool's).
+        Assert.Equal(callerBefore, callerAfter);
         Assert.Equal(callerBefore, ThreadCpus("/proc/thread-self"));
         // IntraOpThreads 0 with CPUs given: one thread per CPU, not one per core of the machine.
         Assert.Contains(lines.Lines, l => l.Contains($"1 intra-op thread(s) (0 = auto), execution provider Cpu, CPUs {cpu}", StringComparison.Ordinal));
@@ -233,6 +235,7 @@ public sealed class OnnxModelStageLifecycleTests
         var request = new StageRequest(["x"], [Tensor.Create<float>(x, rows, 4)], ["y"], string.Empty);
 
         using var result = await stage.InferAsync(request, Ct);
+        rents.Dispose(); // what runs next (this test) may run on the session thread: not the stage's rents
 
         Assert.Equal(Expected(model, x), MemoryMarshal.Cast<byte, float>(result.Outputs[0].Data.Span).ToArray());
         Assert.DoesNotContain(rents.Rented, r => r.Size >= rows * 16);
@@ -251,6 +254,7 @@ public sealed class OnnxModelStageLifecycleTests
         var request = new StageRequest(["x"], [Tensor.FromBytes(TensorType.Float32, [rows, 4], backing.AsMemory(1, x.Length * 4))], ["y"], string.Empty);
 
         using var result = await stage.InferAsync(request, Ct);
+        rents.Dispose(); // what runs next (this test) may run on the session thread: not the stage's rents
 
         Assert.Equal(Expected(model, x), MemoryMarshal.Cast<byte, float>(result.Outputs[0].Data.Span).ToArray());
         var copy = Assert.Single(rents.Rented, r => r.Size >= rows * 16);
@@ -268,6 +272,7 @@ public sealed class OnnxModelStageLifecycleTests
         var request = new StageRequest(["x"], [Tensor.FromBytes(TensorType.Float32, [1, 4], backing.AsMemory(1, 16))], ["y"], string.Empty);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => stage.InferAsync(request, Ct).AsTask()));
+        rents.Dispose();
         foreach (var r in results) r.Dispose();
 
         Assert.Equal(8, rents.Rented.Count(r => r.Size >= 16));
