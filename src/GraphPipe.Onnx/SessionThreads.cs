@@ -56,7 +56,11 @@ internal sealed class SessionThreads : IDisposable
     /// <summary>Runs <paramref name="work"/> on the next free session; cancelled at once while it waits, through the run's terminate flag once running.</summary>
     public async ValueTask<StageResult> RunAsync(SessionWork work)
     {
-        ObjectDisposedException.ThrowIf(_stopping, this);
+        if (_stopping)
+        {
+            throw new ObjectDisposedException(nameof(OnnxModelStage), "the model's sessions are disposed (the model was unloaded)");
+        }
+
         work.CancellationToken.ThrowIfCancellationRequested();
         _queue.Enqueue(work);
         _queued.Release();

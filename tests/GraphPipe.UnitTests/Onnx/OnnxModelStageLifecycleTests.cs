@@ -209,8 +209,66 @@ public sealed class OnnxModelStageLifecycleTests
         Assert.Equal(["Cpus"], ex.ValidationResult.MemberNames);
     }
 
+    /// <summary>This process's threads named for the stage <paramref name="name"/> (Linux keeps 15 characters of a name).</summary>
+    private static IEnumerable<string> ModelThreads(string name) => Directory.EnumerateDirectories("/proc/self/task").Where(t =>
+    {
+        try
+        {
+            return System.IO.File.ReadAllText(Path.Combine(t, "comm")).StartsWith($"onnx {name}", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false; // ended since the listing
+        }
+    });
+
     /// <summary>The CPUs a thread may run on (<c>Cpus_allowed_list</c> in its <c>/proc</c> directory's <c>status</c>).</summary>
     private static string ThreadCpus(string task) => System.IO.File.ReadAllLines($"{task}/status").Single(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal)).Split('\t')[^1];
+
+    [Fact]
+    public async Task Dispose_FromTheRunsContinuationOnItsSessionThread_EndsWithoutHangingAndLaterCallsFail()
+    {
+        // What follows a run continues on the session thread; it may dispose the stage (the last request of an
+        // unloaded version). That thread cannot join itself: it must end by itself, and never crash the process.
+        var x = new float[100_000 * 4];
+        var request = new StageRequest(["x"], [Tensor.Create<float>(x, 100_000, 4)], ["y"], string.Empty);
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var name = "d" + Guid.NewGuid().ToString("N")[..8];
+            var stage = new OnnxModelStage(new OnnxModelOptions { ModelPath = ModelPath("add_mul.onnx"), IntraOpThreads = 1, Name = name });
+            var disposedOn = await stage.InferAsync(request, Ct).AsTask().ContinueWith(
+                run =>
+                {
+                    run.Result.Dispose();
+                    stage.Dispose();
+                    return Thread.CurrentThread.Name;
+                },
+                Ct, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).WaitAsync(Wait, Ct);
+            if (disposedOn?.StartsWith($"onnx {name}", StringComparison.Ordinal) != true)
+            {
+                stage.Dispose();
+                continue; // the run ended before the continuation was attached: try again
+            }
+
+            var after = await Assert.ThrowsAsync<ObjectDisposedException>(() => stage.InferAsync(request, Ct).AsTask().WaitAsync(Wait, Ct));
+            Assert.Equal(nameof(OnnxModelStage), after.ObjectName);
+            if (OperatingSystem.IsLinux())
+            {
+                // The session thread goes back to its loop and ends (a throw there would end the process instead).
+                var ended = System.Diagnostics.Stopwatch.StartNew();
+                while (ModelThreads(name).Any() && ended.Elapsed < Wait)
+                {
+                    await Task.Delay(10, Ct);
+                }
+
+                Assert.Empty(ModelThreads(name));
+            }
+
+            return;
+        }
+
+        Assert.Fail("in 20 attempts the run never ended after its continuation was attached");
+    }
 
     public static TheoryData<string, int> Models => new() { { "add_mul.onnx", 1 }, { "add_mul.onnx", 3 }, { "fixed_batch.onnx", 3 } };
 
