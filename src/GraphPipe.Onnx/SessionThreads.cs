@@ -58,16 +58,23 @@ internal sealed class SessionThreads : IDisposable
     {
         if (_stopping)
         {
-            throw new ObjectDisposedException(nameof(OnnxModelStage), "the model's sessions are disposed (the model was unloaded)");
+            throw Unloaded();
         }
 
         work.CancellationToken.ThrowIfCancellationRequested();
         _queue.Enqueue(work);
         _queued.Release();
+        if (_stopping && work.TryStart())
+        {
+            // Disposed between the check above and the enqueue: the threads may be gone, so nobody else would answer.
+            work.Fail(Unloaded());
+        }
         using var registration = work.CancellationToken.UnsafeRegister(static w => ((SessionWork)w!).TryCancelQueued(), work);
         // Stryker disable once Boolean : ConfigureAwait(true) behaves the same here (the server runs without a synchronization context)
         return await work.Task.ConfigureAwait(false);
     }
+
+    private static ObjectDisposedException Unloaded() => new(nameof(OnnxModelStage), "the model's sessions are disposed (the model was unloaded)");
 
     private void Serve(InferenceSession session)
     {
@@ -109,7 +116,7 @@ internal sealed class SessionThreads : IDisposable
         {
             if (left.TryStart())
             {
-                left.Fail(new ObjectDisposedException(nameof(OnnxModelStage), "the model is being unloaded"));
+                left.Fail(Unloaded());
             }
         }
 

@@ -270,6 +270,31 @@ public sealed class OnnxModelStageLifecycleTests
         Assert.Fail("in 20 attempts the run never ended after its continuation was attached");
     }
 
+    [Fact]
+    public async Task Dispose_RequestQueuedBehindARun_FailsAsUnloadedAtOnceAndTheRunFinishesFirst()
+    {
+        using var file = new TinyOnnx.File(SlowModel());
+        var stage = Load(file.Path);
+        var request = new StageRequest(["x"], [Tensor.Create<float>(new float[Side * Side], Side, Side)], ["y"], string.Empty);
+        using var stopFirst = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var first = stage.InferAsync(request, stopFirst.Token).AsTask();
+        // The session thread takes the first request at once; the model then runs for seconds. Half a second makes
+        // sure it is running, not still queued (a queued one would be failed by the dispose like the second).
+        await Task.Delay(500, Ct);
+        var second = stage.InferAsync(request, Ct).AsTask();
+
+        // Dispose waits for the running model; the queued request must not wait with it.
+        var disposed = Task.Run(stage.Dispose, Ct);
+        var ex = await Assert.ThrowsAsync<ObjectDisposedException>(() => second.WaitAsync(Wait, Ct));
+        var disposedBeforeTheRunEnded = disposed.IsCompleted;
+        await stopFirst.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.WaitAsync(Wait, Ct));
+        await disposed.WaitAsync(Wait, Ct);
+
+        Assert.Equal(nameof(OnnxModelStage), ex.ObjectName);
+        Assert.False(disposedBeforeTheRunEnded, "the sessions were disposed while a run was still going");
+    }
+
     public static TheoryData<string, int> Models => new() { { "add_mul.onnx", 1 }, { "add_mul.onnx", 3 }, { "fixed_batch.onnx", 3 } };
 
     private static float[] Expected(string model, float[] x) => model == "add_mul.onnx" ? [.. x.Select(v => (v * 2) + 1)] : [.. x.Select(v => Math.Max(v, 0f))];
