@@ -12,7 +12,8 @@ namespace GraphPipe.Onnx;
 /// thread-pool threads that starved Kestrel on small machines: with the server on one core and sixteen clients,
 /// <c>/control/is_alive</c> took 41 ms (median) and up to 350 ms while the pool waited for the runtime to add
 /// threads, and requests arriving during a batch's run were read late, so batches left half-full (5.2-5.9 rows of
-/// 8). On threads of their own the runs leave the pool to the server. The cost is two thread hand-offs per run.
+/// 8). On threads of their own the runs leave the pool to the server. The cost is one thread hand-off per run
+/// (two when the model is pinned to CPUs: see <see cref="SessionWork"/>).
 /// </remarks>
 internal sealed class SessionThreads : IDisposable
 {
