@@ -94,7 +94,7 @@ internal static class ServeCommands
                 throw CliException.Usage("--reload-poll must be above zero");
             }
 
-            var repositoryOptions = new ModelRepositoryOptions { Session = session, Watch = parse.GetValue(reload), PollInterval = poll };
+            var repositoryOptions = new ModelRepositoryOptions { Session = session, Watch = parse.GetValue(reload), PollInterval = poll, RepositoryDirectory = parse.GetValue(repository) };
             var k = parse.GetValue(topK);
             var source = parse.GetValue(labelsFrom);
             WebApplication app;
@@ -107,6 +107,12 @@ internal static class ServeCommands
                         (info, stage, owned) => Decorate(sp, info, stage, owned, batchingOptions, k, source),
                         sp.GetRequiredService<ILoggerFactory>().CreateLogger<ModelRepository>()));
                     serving.Services.AddHostedService<ModelRepositoryWatch>();
+                    if (repositoryOptions is { RepositoryDirectory: not null, Watch: true })
+                    {
+                        // A model directory dropped into the repository is served without a restart, forwarding like the default model.
+                        serving.AddStageDirectory(sp => sp.GetRequiredService<ModelRepository>(), servedLike: GraphPipeStageHost.SafeName(defaultName));
+                    }
+
                     foreach (var s in sources)
                     {
                         Func<IServiceProvider, IInferenceStage> served = sp => sp.GetRequiredService<ModelRepository>().Models.First(m => m.Name == s.Name);

@@ -22,4 +22,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 105, EventName = "RescanFailed", Level = LogLevel.Warning, Message = "Checking the models for changes failed")]
     public static partial void RescanFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 106, EventName = "ModelAdded", Level = LogLevel.Information, Message = "Model {Model} found at {Path} while serving: version(s) {Versions} loaded")]
+    public static partial void ModelAdded(ILogger logger, string model, string path, string versions);
 }

@@ -60,7 +60,7 @@ public static class GraphPipeServerExtensions
     }
 
     /// <summary>
-    /// Maps the GraphPipe endpoint: each stage at <c>/{name}</c>, the default stage on every other path
+    /// Maps the GraphPipe endpoint: each stage at <c>/{name}</c> (also those a stage directory adds later), the default stage on every other path
     /// (POST: inference or metadata; GET: metadata JSON), health at <c>/control/is_alive</c>,
     /// <c>/control/is_ready</c>, <c>/v2/health/live</c> and <c>/v2/health/ready</c>, and <c>/metrics</c>.
     /// </summary>
@@ -91,19 +91,19 @@ public static class GraphPipeServerExtensions
             });
         }
 
-        foreach (var stage in catalog.Stages)
+        foreach (var stage in catalog.Registered)
         {
             endpoints.Map("/" + stage.Name, context => endpoint.HandleAsync(context, stage));
-            if (stage.Stage is GraphPipe.Reloading.IVersionedStage versioned)
+            if (stage.Stage is GraphPipe.Reloading.IVersionedStage)
             {
-                endpoints.Map("/" + stage.Name + "/versions/{version}", context =>
-                {
-                    var version = (string)context.Request.RouteValues["version"]!;
-                    return stage.ForVersion(version) is { } served
-                        ? endpoint.HandleAsync(context, served)
-                        : ErrorResponse.WriteTextAsync(context, StatusCodes.Status404NotFound, $"[{stage.Name}] no version '{version}' (versions: {string.Join(", ", versioned.Versions)})");
-                });
+                endpoints.Map("/" + stage.Name + "/versions/{version}", context => VersionRoute.HandleAsync(context, endpoint, stage));
             }
+        }
+
+        if (services.GetServices<StageDirectoryRegistration>().Any())
+        {
+            // Stages a directory adds while serving get routes of their own as they come.
+            endpoints.DataSources.Add(new AddedStageEndpoints(catalog, endpoint));
         }
 
         var fallback = catalog.Default;

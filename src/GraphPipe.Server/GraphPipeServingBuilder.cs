@@ -1,3 +1,4 @@
+using GraphPipe.Reloading;
 using GraphPipe.Server.Serving;
 using GraphPipe.Stages;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,6 +32,19 @@ public sealed class GraphPipeServingBuilder
     {
         ArgumentNullException.ThrowIfNull(stage);
         return Add(new StageRegistration(name, (_, _) => stage, isDefault, OwnedByHost: false));
+    }
+
+    /// <summary>
+    /// Serves the stages <paramref name="directory"/> adds while the host runs (a model repository's new model
+    /// directories), each at <c>/{name}</c> (and <c>/{name}/versions/{version}</c> when it has versions) from the moment
+    /// it is added, with its own admission queue. Each is served like the stage named <paramref name="servedLike"/> (its
+    /// forwarding to a next stage), or as it is. The caller owns the directory and the stages in it.
+    /// </summary>
+    public GraphPipeServingBuilder AddStageDirectory(Func<IServiceProvider, IStageDirectory> directory, string? servedLike = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        Services.AddSingleton(new StageDirectoryRegistration(directory, servedLike));
+        return this;
     }
 
     internal GraphPipeServingBuilder Add(StageRegistration registration)

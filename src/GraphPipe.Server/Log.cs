@@ -25,4 +25,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7, EventName = "Drained", Level = LogLevel.Information, Message = "Drain delay over: closing the listener, in-flight requests get up to {Seconds} s")]
     public static partial void Drained(ILogger logger, double seconds);
+
+    [LoggerMessage(EventId = 8, EventName = "StageAdded", Level = LogLevel.Information, Message = "Serving stage {Stage}, added while serving, at /{Stage}")]
+    public static partial void StageAdded(ILogger logger, string stage);
+
+    [LoggerMessage(EventId = 9, EventName = "StageNameTaken", Level = LogLevel.Warning, Message = "Stage {Name} was added while serving but is not served: its path /{Path} is another stage's")]
+    public static partial void StageNameTaken(ILogger logger, string name, string path);
 }

@@ -52,5 +52,15 @@ internal sealed class LogLines : Microsoft.Extensions.Logging.ILogger
     public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
 
     public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        => _lines.Enqueue($"{logLevel}: {formatter(state, exception)}");
+        => _lines.Enqueue(exception is null ? $"{logLevel}: {formatter(state, exception)}" : $"{logLevel}: {formatter(state, exception)} ({exception.GetType().Name}: {exception.Message})");
+}
+
+/// <summary>Hands <see cref="LogLines"/> to a host's logging (<c>logging: b => b.AddProvider(new LogLinesProvider(lines))</c>).</summary>
+internal sealed class LogLinesProvider(LogLines lines) : Microsoft.Extensions.Logging.ILoggerProvider
+{
+    public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => lines;
+
+    public void Dispose()
+    {
+    }
 }

@@ -12,14 +12,15 @@ namespace GraphPipe.Onnx.Repository;
 /// directory or a replaced file is loaded in the background (watched with <see cref="FileSystemWatcher"/>,
 /// polled as a fallback) and swapped in atomically; requests in flight finish on the old session, which is
 /// disposed after them. A file that does not load leaves the version served before in place, and says why
-/// in the log and in <c>graphpipe.model.reloads</c>.
+/// in the log and in <c>graphpipe.model.reloads</c>. With <see cref="ModelRepositoryOptions.RepositoryDirectory"/>, a new
+/// model directory there is loaded too, and announced with <see cref="StageAdded"/> once a version of it serves.
 /// </summary>
-public sealed class ModelRepository : IDisposable
+public sealed class ModelRepository : IStageDirectory, IDisposable
 {
     public const string ModelFileName = "model.onnx";
     public const string LabelsFileName = "labels.txt";
 
-    private readonly IReadOnlyList<ModelSource> _sources;
+    private readonly List<ModelSource> _sources;
     private readonly ModelRepositoryOptions _options;
     private readonly Func<ModelVersionInfo, IInferenceStage, ICollection<IDisposable>, IInferenceStage>? _decorate;
     private readonly Dictionary<string, VersionedModel> _models = new(StringComparer.Ordinal);
@@ -29,6 +30,7 @@ public sealed class ModelRepository : IDisposable
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ILogger _logger;
     private Task? _loop;
+    private IReadOnlyList<VersionedModel> _ordered = [];
 
     /// <summary>Loads every model's versions now; throws when a model has no version that loads.</summary>
     /// <param name="decorate">
@@ -46,7 +48,7 @@ public sealed class ModelRepository : IDisposable
             throw new ArgumentException("no model to serve", nameof(sources));
         }
 
-        _sources = sources;
+        _sources = [.. sources];
         _options = options;
         _decorate = decorate;
         _logger = logger ?? NullLogger.Instance;
@@ -60,6 +62,8 @@ public sealed class ModelRepository : IDisposable
             _models.Add(source.Name, new VersionedModel(source.Name));
         }
 
+        _ordered = [.. _sources.Select(s => _models[s.Name])];
+
         var failures = Rescan();
         foreach (var model in _models.Values.Where(m => m.Slots.Count == 0))
         {
@@ -69,8 +73,14 @@ public sealed class ModelRepository : IDisposable
         }
     }
 
-    /// <summary>The models in the order they were given.</summary>
-    public IReadOnlyList<VersionedModel> Models => _sources.Select(s => _models[s.Name]).ToList();
+    /// <summary>The models in the order they were given, then those found in the repository directory while serving.</summary>
+    public IReadOnlyList<VersionedModel> Models => Volatile.Read(ref _ordered);
+
+    /// <summary>Raised for each model directory found in <see cref="ModelRepositoryOptions.RepositoryDirectory"/> while serving, once a version of it is loaded.</summary>
+    public event EventHandler<StageAddedEventArgs>? StageAdded;
+
+    IReadOnlyList<KeyValuePair<string, IInferenceStage>> IStageDirectory.Stages
+        => [.. Models.Select(m => KeyValuePair.Create(m.Name, (IInferenceStage)m))];
 
     /// <summary>Starts noticing changes on disk (file notifications, and a poll every <see cref="ModelRepositoryOptions.PollInterval"/>).</summary>
     public void StartWatching(TimeProvider time, ILogger? logger = null)
@@ -78,14 +88,20 @@ public sealed class ModelRepository : IDisposable
         ArgumentNullException.ThrowIfNull(time);
         if (logger is not null) _logger = logger;
         if (_loop is not null || !_options.Watch) return;
-        foreach (var source in _sources)
+        var root = _options.RepositoryDirectory is { } r ? Path.GetFullPath(r) : null;
+        // The repository directory is watched whole (new model directories too); the models in it need no watcher of their own.
+        var watched = _sources
+            .Where(s => root is null || !Path.GetFullPath(s.Path).StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            .Select(s => (Directory: Directory.Exists(s.Path) ? s.Path : Path.GetDirectoryName(Path.GetFullPath(s.Path))!, Subdirectories: Directory.Exists(s.Path)))
+            .ToList();
+        if (root is not null) watched.Add((root, true));
+        foreach (var (directory, subdirectories) in watched)
         {
-            var directory = Directory.Exists(source.Path) ? source.Path : Path.GetDirectoryName(Path.GetFullPath(source.Path))!;
             try
             {
                 var watcher = new FileSystemWatcher(directory)
                 {
-                    IncludeSubdirectories = Directory.Exists(source.Path),
+                    IncludeSubdirectories = subdirectories,
                     NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size,
                 };
                 watcher.Changed += OnChanged;
@@ -108,6 +124,7 @@ public sealed class ModelRepository : IDisposable
     public IReadOnlyDictionary<string, string> Rescan()
     {
         var failures = new Dictionary<string, string>(StringComparer.Ordinal);
+        List<VersionedModel>? added = null;
         lock (_rescan)
         {
             foreach (var source in _sources)
@@ -115,6 +132,17 @@ public sealed class ModelRepository : IDisposable
                 if (_stop.IsCancellationRequested) break;
                 RescanModel(source, _models[source.Name], failures);
             }
+
+            if (_options.RepositoryDirectory is { } root && !_stop.IsCancellationRequested)
+            {
+                added = FindNewModels(root, failures);
+            }
+        }
+
+        foreach (var model in added ?? [])
+        {
+            // Outside the lock: a host adding the model to its routes never waits for a load.
+            StageAdded?.Invoke(this, new StageAddedEventArgs(model.Name, model));
         }
 
         return failures;
@@ -177,6 +205,55 @@ public sealed class ModelRepository : IDisposable
                 Log.RescanFailed(_logger, ex);
             }
         }
+    }
+
+    /// <summary>
+    /// Loads the model directories of the repository that are not served yet; one is added once a version of it has
+    /// loaded (a directory still empty is looked at again at the next rescan; a broken file is not tried again until it changes).
+    /// </summary>
+    private List<VersionedModel>? FindNewModels(string root, Dictionary<string, string> failures)
+    {
+        List<string> directories;
+        try
+        {
+            directories = [.. Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal)];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The repository directory itself is gone or unreadable: the models served stay; nothing new is found.
+            return null;
+        }
+
+        List<VersionedModel>? added = null;
+        foreach (var directory in directories)
+        {
+            var name = Path.GetFileName(directory);
+            if (_models.ContainsKey(name) || _stop.IsCancellationRequested)
+            {
+                continue;
+            }
+
+            var source = new ModelSource(name, directory);
+            var model = new VersionedModel(name);
+            RescanModel(source, model, failures);
+            if (model.Slots.Count == 0)
+            {
+                continue;
+            }
+
+            _models.Add(name, model);
+            _sources.Add(source);
+            (added ??= []).Add(model);
+            var versions = string.Join(", ", model.Versions);
+            Log.ModelAdded(_logger, name, directory, versions);
+        }
+
+        if (added is not null)
+        {
+            Volatile.Write(ref _ordered, [.. _sources.Select(s => _models[s.Name])]);
+        }
+
+        return added;
     }
 
     private void RescanModel(ModelSource source, VersionedModel model, Dictionary<string, string> failures)

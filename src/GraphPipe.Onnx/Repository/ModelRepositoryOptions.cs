@@ -18,4 +18,10 @@ public sealed class ModelRepositoryOptions
 
     /// <summary>Whether new versions and replaced files are loaded while serving.</summary>
     public bool Watch { get; set; } = true;
+
+    /// <summary>
+    /// A repository directory (<c>NAME/VERSION/model.onnx</c>) whose new model directories are loaded while serving
+    /// (raising <see cref="GraphPipe.Reloading.IStageDirectory.StageAdded"/>); null: only the models given are served.
+    /// </summary>
+    public string? RepositoryDirectory { get; set; }
 }

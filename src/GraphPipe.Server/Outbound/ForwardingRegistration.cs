@@ -87,7 +87,7 @@ public static class ForwardingRegistration
             balanced.AddHttpMessageHandler(services => new BalancingHandler([], logger: BalancingLogger(services)));
         }
 
-        return builder.Add(new StageRegistration(name, (services, findStage) =>
+        IInferenceStage Serve(IServiceProvider services, Func<string, IInferenceStage?> findStage, IInferenceStage stage)
         {
             var clients = services.GetRequiredService<IHttpClientFactory>();
             INextStage? next = null;
@@ -106,7 +106,9 @@ public static class ForwardingRegistration
             var fromConfig = options.AllowNextFromConfig
                 ? new GraphPipeNextStageResolver(clients.CreateClient(configClientName), options.ConfigPolicy, clients.CreateClient(configBalancedName), services.GetRequiredKeyedService<NextHopGroups>(configBalancedName))
                 : null;
-            return new StagePipelineBuilder(inner(services)).AddForwarding(next, fromConfig).Build();
-        }, isDefault, ownedByHost));
+            return new StagePipelineBuilder(stage).AddForwarding(next, fromConfig).Build();
+        }
+
+        return builder.Add(new StageRegistration(name, (services, findStage) => Serve(services, findStage, inner(services)), isDefault, ownedByHost) { ServeLike = Serve });
     }
 }

@@ -79,6 +79,51 @@ public sealed partial class CliEndToEndTests
         }
     }
 
+    [Fact]
+    public async Task ServeOnnx_RepositoryWithReload_NewModelDirectoryServedWithoutRestartOverGraphPipeAndOip()
+    {
+        var root = Directory.CreateTempSubdirectory("graphpipe-cli-repo-");
+        try
+        {
+            static void Put(DirectoryInfo root, string name, string model)
+            {
+                var directory = Directory.CreateDirectory(Path.Combine(root.FullName, name, "1"));
+                var target = Path.Combine(directory.FullName, "model.onnx");
+                File.Copy(TestModels.Path(model), target + ".tmp");
+                File.Move(target + ".tmp", target);
+            }
+
+            Put(root, "am", "add_mul.onnx");
+            using var server = Start("serve", "onnx", "--model-repository", root.FullName, "--reload-poll", "200ms",
+                "--listen", "127.0.0.1:0", "--intra-op-threads", "1");
+            var url = new Uri(await server.ServingUrl.WaitAsync(StartupTimeout, Ct) + "/");
+            using var http = new HttpClient();
+            Assert.Equal((float[])[-1f, 5f, -5f, 9f], await new GraphPipeClient(http, url).InferFloatsAsync([-1f, 2f, -3f, 4f], [1, 4], cancellationToken: Ct));
+
+            Put(root, "relu", "fixed_batch.onnx");
+            var deadline = DateTime.UtcNow + StartupTimeout;
+            HttpStatusCode ready;
+            do
+            {
+                await Task.Delay(100, Ct);
+                using var response = await http.GetAsync(new Uri(url, "v2/models/relu/ready"), Ct).WaitAsync(StartupTimeout, Ct);
+                ready = response.StatusCode;
+            }
+            while (ready != HttpStatusCode.OK && DateTime.UtcNow < deadline);
+
+            Assert.Equal(HttpStatusCode.OK, ready);
+            Assert.Equal((float[])[0f, 2f, 0f, 4f], await new GraphPipeClient(http, new Uri(url, "relu")).InferFloatsAsync([-1f, 2f, -3f, 4f], [1, 4], cancellationToken: Ct));
+            Assert.Equal((float[])[0f, 2f, 0f, 4f], await new GraphPipeClient(http, new Uri(url, "relu/versions/1")).InferFloatsAsync([-1f, 2f, -3f, 4f], [1, 4], cancellationToken: Ct));
+            Assert.Equal((float[])[-1f, 5f, -5f, 9f], await new GraphPipeClient(http, url).InferFloatsAsync([-1f, 2f, -3f, 4f], [1, 4], cancellationToken: Ct));
+            using var oip = JsonDocument.Parse(await http.GetStringAsync(new Uri(url, "v2/models/relu"), Ct).WaitAsync(StartupTimeout, Ct));
+            Assert.Equal("relu", oip.RootElement.GetProperty("name").GetString());
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("--cache-size", "lots", "--cache-size: 'lots' is not a size")]
     [InlineData("--cache-redis", "127.0.0.1:6379", "--cache-redis needs --cache-size")]

@@ -37,10 +37,16 @@ public sealed class ModelRepositoryTests : IDisposable
         File.Move(temporary, target, overwrite: true);
     }
 
-    private ModelRepository Open(LogLines? log = null, Func<ModelVersionInfo, GraphPipe.Stages.IInferenceStage, ICollection<IDisposable>, GraphPipe.Stages.IInferenceStage>? decorate = null)
+    private ModelRepository Open(LogLines? log = null, Func<ModelVersionInfo, GraphPipe.Stages.IInferenceStage, ICollection<IDisposable>, GraphPipe.Stages.IInferenceStage>? decorate = null, bool newModels = false)
     {
         var repository = new ModelRepository(ModelSource.FromRepository(_root.FullName),
-            new ModelRepositoryOptions { Session = new OnnxModelOptions { IntraOpThreads = 1 }, PollInterval = TimeSpan.FromMilliseconds(100), SettleDelay = TimeSpan.FromMilliseconds(20) },
+            new ModelRepositoryOptions
+            {
+                Session = new OnnxModelOptions { IntraOpThreads = 1 },
+                PollInterval = TimeSpan.FromMilliseconds(100),
+                SettleDelay = TimeSpan.FromMilliseconds(20),
+                RepositoryDirectory = newModels ? _root.FullName : null,
+            },
             decorate);
         repository.StartWatching(TimeProvider.System, log);
         return repository;
@@ -174,6 +180,43 @@ public sealed class ModelRepositoryTests : IDisposable
         Assert.Equal(AddMul, await new GraphPipeClient(http, new Uri(host.Address, "m")).InferFloatsAsync(X, [1, 4], cancellationToken: Ct));
         Assert.Contains(log.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("version 2", StringComparison.Ordinal) && l.Contains("invalid_model", StringComparison.Ordinal) && l.Contains("stays", StringComparison.Ordinal));
         Assert.Equal(1, reloads.For("invalid_model"));
+    }
+
+    [Fact]
+    public async Task Reload_NewModelDirectoryWhileServing_ServedAtItsPathsOnceAVersionLoadsABrokenOneIsNotAndSaysWhy()
+    {
+        Put("addmul", 1, "add_mul.onnx");
+        var log = new LogLines();
+        using var reloads = new MetricRecorder(ModelReloadTelemetry.MeterName, "graphpipe.model.reloads", "reason");
+        using var repository = Open(log, newModels: true);
+        await using var host = await GraphPipeStageHost.StartAsync(s => s.AddStage("addmul", repository.Models[0]).AddStageDirectory(_ => repository), cancellationToken: Ct);
+        using var http = new HttpClient();
+        var added = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        repository.StageAdded += (_, e) => added.Enqueue(e.Name);
+
+        // An empty model directory, then one whose only version is not a model: neither is served.
+        Directory.CreateDirectory(Path.Combine(_root.FullName, "empty"));
+        var broken = Directory.CreateDirectory(Path.Combine(_root.FullName, "relu", "1"));
+        await File.WriteAllTextAsync(Path.Combine(broken.FullName, ModelRepository.ModelFileName), "not an onnx model", Ct);
+        await WaitUntilAsync(() => Task.FromResult(reloads.For("invalid_model") > 0), "the broken file is refused");
+        Assert.Equal(("addmul", "1"), await MetadataAsync(http, new Uri(host.Address, "relu")));
+        Assert.Contains(log.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("Model relu version 1", StringComparison.Ordinal) && l.Contains("invalid_model", StringComparison.Ordinal));
+
+        Put("relu", 1, "fixed_batch.onnx");
+        await WaitUntilAsync(async () => (await MetadataAsync(http, new Uri(host.Address, "relu"))).Name == "relu", "the new model is served");
+
+        Assert.Equal(Relu, await new GraphPipeClient(http, new Uri(host.Address, "relu")).InferFloatsAsync(X, [1, 4], cancellationToken: Ct));
+        Assert.Equal(Relu, await new GraphPipeClient(http, new Uri(host.Address, "relu/versions/1")).InferFloatsAsync(X, [1, 4], cancellationToken: Ct));
+        Assert.Equal(AddMul, await new GraphPipeClient(http, host.Address).InferFloatsAsync(X, [1, 4], cancellationToken: Ct));
+        Assert.Equal(["addmul", "relu"], repository.Models.Select(m => m.Name));
+        Assert.Equal(["relu"], added);
+        Assert.Equal(1, reloads.For("invalid_model"));
+        Assert.Contains(log.Lines, l => l.Contains("Model relu found at", StringComparison.Ordinal) && l.Contains("version(s) 1 loaded", StringComparison.Ordinal));
+
+        // Its next version is picked up like any model's.
+        Put("relu", 2, "add_mul.onnx");
+        await WaitUntilAsync(async () => (await MetadataAsync(http, new Uri(host.Address, "relu"))).Version == "2", "relu's version 2 is the latest");
+        Assert.Equal(AddMul, await new GraphPipeClient(http, new Uri(host.Address, "relu")).InferFloatsAsync(X, [1, 4], cancellationToken: Ct));
     }
 
     /// <summary>
