@@ -24,19 +24,21 @@ internal static class RawHttp
     public static byte[] EncodeMetadataRequest() => new GraphPipeWriter().WriteMetadataRequest().ToArray();
 
     /// <summary>POSTs raw bytes and returns whatever comes back.</summary>
-    public static Task<RawResponse> PostAsync(HttpClient http, Uri uri, byte[] body, CancellationToken cancellationToken)
+    /// <param name="timeout">How long the answer may take; <see cref="Limits.Step"/> unless the test queues more work than that behind it.</param>
+    public static Task<RawResponse> PostAsync(HttpClient http, Uri uri, byte[] body, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        return SendAsync(http, new HttpRequestMessage(HttpMethod.Post, uri) { Content = content }, cancellationToken);
+        return SendAsync(http, new HttpRequestMessage(HttpMethod.Post, uri) { Content = content }, cancellationToken, timeout);
     }
 
-    public static async Task<RawResponse> SendAsync(HttpClient http, HttpRequestMessage request, CancellationToken cancellationToken)
+    public static async Task<RawResponse> SendAsync(HttpClient http, HttpRequestMessage request, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         using (request)
         {
-            using var response = await http.SendAsync(request, cancellationToken).WaitAsync(Limits.Step, cancellationToken);
-            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).WaitAsync(Limits.Step, cancellationToken);
+            var limit = timeout ?? Limits.Step;
+            using var response = await http.SendAsync(request, cancellationToken).WaitAsync(limit, cancellationToken);
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).WaitAsync(limit, cancellationToken);
             return new RawResponse(response.StatusCode, Encoding.UTF8.GetString(body), body, response.Headers, response.Content.Headers);
         }
     }
