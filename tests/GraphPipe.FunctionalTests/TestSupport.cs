@@ -21,6 +21,9 @@ internal static class RawHttp
     /// <summary>Encodes an inference request into a detached byte array.</summary>
     public static byte[] Encode(InferRequest request) => new GraphPipeWriter().WriteInferRequest(request).ToArray();
 
+    /// <summary>A request of one float32 [1, N] tensor.</summary>
+    public static byte[] EncodeFloats(params float[] values) => Encode(new InferRequest { Inputs = [Tensor.Create(values, 1, values.Length)] });
+
     public static byte[] EncodeMetadataRequest() => new GraphPipeWriter().WriteMetadataRequest().ToArray();
 
     /// <summary>POSTs raw bytes and returns whatever comes back.</summary>
@@ -61,6 +64,13 @@ internal sealed class DelegateStage(string name, Func<StageRequest, Cancellation
     /// <summary>Returns the input as every requested output, byte for byte.</summary>
     public static DelegateStage Identity(string name = "identity")
         => new(name, static (request, _) => ValueTask.FromResult(Echo(request)));
+
+    /// <summary>Multiplies its first input's float32 values by <paramref name="factor"/> (shape kept); <paramref name="called"/> counts the runs.</summary>
+    public static DelegateStage Times(string name, float factor, Action? called = null) => new(name, (request, _) =>
+    {
+        called?.Invoke();
+        return ValueTask.FromResult(StageResult.Success([Tensor.Create(request.Inputs[0].ToArray<float>().Select(v => v * factor).ToArray(), request.Inputs[0].Shape.ToArray())]));
+    });
 
     public static StageResult Echo(StageRequest request)
         => StageResult.Success(request.OutputNames.Select(_ => request.Inputs[0]).ToArray());

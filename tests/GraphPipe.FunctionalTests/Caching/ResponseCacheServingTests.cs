@@ -17,8 +17,6 @@ public sealed class ResponseCacheServingTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static byte[] Request(params float[] values) => RawHttp.Encode(new InferRequest { Inputs = [Tensor.Create(values, 1, values.Length)] });
-
     /// <summary>A stage that counts its runs and answers 2x + 1.</summary>
     private static (DelegateStage Stage, Func<int> Runs) Counting()
     {
@@ -43,9 +41,9 @@ public sealed class ResponseCacheServingTests
         await using var host = await ServeAsync(stage, store);
         using var http = new HttpClient();
 
-        var first = await RawHttp.PostAsync(http, host.Address, Request(1, 2, 3, 4), Ct);
-        var second = await RawHttp.PostAsync(http, host.Address, Request(1, 2, 3, 4), Ct);
-        var changed = await RawHttp.PostAsync(http, host.Address, Request(1, 2, 3, 5), Ct);
+        var first = await RawHttp.PostAsync(http, host.Address, RawHttp.EncodeFloats(1, 2, 3, 4), Ct);
+        var second = await RawHttp.PostAsync(http, host.Address, RawHttp.EncodeFloats(1, 2, 3, 4), Ct);
+        var changed = await RawHttp.PostAsync(http, host.Address, RawHttp.EncodeFloats(1, 2, 3, 5), Ct);
 
         Assert.Equal(HttpStatusCode.OK, first.Status);
         Assert.Equal(first.Body, second.Body);
@@ -68,8 +66,8 @@ public sealed class ResponseCacheServingTests
         await using var b = await ServeAsync(stageB, storeB);
         using var http = new HttpClient();
 
-        var fromA = await RawHttp.PostAsync(http, a.Address, Request(7, 8, 9, 10), Ct);
-        var fromB = await RawHttp.PostAsync(http, b.Address, Request(7, 8, 9, 10), Ct);
+        var fromA = await RawHttp.PostAsync(http, a.Address, RawHttp.EncodeFloats(7, 8, 9, 10), Ct);
+        var fromB = await RawHttp.PostAsync(http, b.Address, RawHttp.EncodeFloats(7, 8, 9, 10), Ct);
 
         Assert.Equal(HttpStatusCode.OK, fromB.Status);
         Assert.Equal(fromA.Body, fromB.Body);
@@ -91,9 +89,9 @@ public sealed class ResponseCacheServingTests
         await using var host = await ServeAsync(stage, store);
         using var http = new HttpClient();
 
-        var first = await RawHttp.PostAsync(http, host.Address, Request(1, 1, 1, 1), Ct);
-        var second = await RawHttp.PostAsync(http, host.Address, Request(1, 1, 1, 1), Ct);
-        var other = await RawHttp.PostAsync(http, host.Address, Request(2, 2, 2, 2), Ct);
+        var first = await RawHttp.PostAsync(http, host.Address, RawHttp.EncodeFloats(1, 1, 1, 1), Ct);
+        var second = await RawHttp.PostAsync(http, host.Address, RawHttp.EncodeFloats(1, 1, 1, 1), Ct);
+        var other = await RawHttp.PostAsync(http, host.Address, RawHttp.EncodeFloats(2, 2, 2, 2), Ct);
 
         Assert.Equal(HttpStatusCode.OK, first.Status);
         Assert.Equal(HttpStatusCode.OK, second.Status);

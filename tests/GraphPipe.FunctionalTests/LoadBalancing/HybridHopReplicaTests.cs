@@ -20,16 +20,10 @@ public sealed class HybridHopReplicaTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static DelegateStage Times(string name, float factor, Action? called = null) => new(name, (request, _) =>
-    {
-        called?.Invoke();
-        return ValueTask.FromResult(StageResult.Success([Tensor.Create(request.Inputs[0].ToArray<float>().Select(v => v * factor).ToArray(), request.Inputs[0].Shape.ToArray())]));
-    });
-
     private static Task<GraphPipeStageHost> FirstAsync(NetworkPolicy policy)
         => GraphPipeStageHost.StartAsync(s =>
         {
-            s.AddForwardingStage("first", Times("first", 2), new ForwardingOptions { ConfigPolicy = policy }, isDefault: true);
+            s.AddForwardingStage("first", DelegateStage.Times("first", 2), new ForwardingOptions { ConfigPolicy = policy }, isDefault: true);
             s.AddOpenInference();
         }, cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
 
@@ -37,8 +31,8 @@ public sealed class HybridHopReplicaTests
     public async Task ConfigNext_ReplicaListWithOneRefusingConnections_EveryRequestAnsweredOverTheOthers()
     {
         int calls1 = 0, calls2 = 0;
-        await using var next1 = await GraphPipeStageHost.StartAsync(Times("next", 3, () => Interlocked.Increment(ref calls1))).WaitAsync(Limits.Step, Ct);
-        await using var next2 = await GraphPipeStageHost.StartAsync(Times("next", 3, () => Interlocked.Increment(ref calls2))).WaitAsync(Limits.Step, Ct);
+        await using var next1 = await GraphPipeStageHost.StartAsync(DelegateStage.Times("next", 3, () => Interlocked.Increment(ref calls1))).WaitAsync(Limits.Step, Ct);
+        await using var next2 = await GraphPipeStageHost.StartAsync(DelegateStage.Times("next", 3, () => Interlocked.Increment(ref calls2))).WaitAsync(Limits.Step, Ct);
         await using var first = await FirstAsync(NetworkPolicy.AllowAll);
         var refused = $"127.0.0.1:{LoopbackPorts.Free()}";
         using var ejections = new MetricRecorder(BalancingTelemetry.MeterName, "graphpipe.client.endpoint.ejections", "endpoint");
@@ -61,7 +55,7 @@ public sealed class HybridHopReplicaTests
     public async Task ConfigNext_ReplicaListWithAPrivateEndpoint_400NamingTheEndpointAndNothingSent()
     {
         var calls = 0;
-        await using var next = await GraphPipeStageHost.StartAsync(Times("next", 3, () => Interlocked.Increment(ref calls))).WaitAsync(Limits.Step, Ct);
+        await using var next = await GraphPipeStageHost.StartAsync(DelegateStage.Times("next", 3, () => Interlocked.Increment(ref calls))).WaitAsync(Limits.Step, Ct);
         // 127.0.0.1 is allowed (the test's replica); 10.1.2.3, a private address later in the list, is not.
         await using var first = await FirstAsync(new NetworkPolicy { AllowedHosts = new HashSet<string> { "127.0.0.1" } });
         using var http = new HttpClient { Timeout = Limits.Step };
@@ -83,7 +77,7 @@ public sealed class HybridHopReplicaTests
     [Fact]
     public async Task OipGraphpipeNext_ReplicaListWithOneRefusing_AnsweredByTheOther()
     {
-        await using var next = await GraphPipeStageHost.StartAsync(Times("next", 3)).WaitAsync(Limits.Step, Ct);
+        await using var next = await GraphPipeStageHost.StartAsync(DelegateStage.Times("next", 3)).WaitAsync(Limits.Step, Ct);
         await using var first = await FirstAsync(NetworkPolicy.AllowAll);
         using var http = new HttpClient { Timeout = Limits.Step };
         var list = $"http://127.0.0.1:{LoopbackPorts.Free()}/|{next.Address}";
@@ -101,7 +95,7 @@ public sealed class HybridHopReplicaTests
     public async Task ConfigNext_DnsEntry_EveryAddressOfTheNameIsAReplica()
     {
         var calls = 0;
-        await using var next = await GraphPipeStageHost.StartAsync(Times("next", 3, () => Interlocked.Increment(ref calls))).WaitAsync(Limits.Step, Ct);
+        await using var next = await GraphPipeStageHost.StartAsync(DelegateStage.Times("next", 3, () => Interlocked.Increment(ref calls))).WaitAsync(Limits.Step, Ct);
         await using var first = await FirstAsync(NetworkPolicy.AllowAll);
         using var http = new HttpClient { Timeout = Limits.Step };
         var client = new GraphPipeClient(http, first.Address);

@@ -9,12 +9,6 @@ public sealed class TlsTests(TestPki pki) : IClassFixture<TestPki>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static DelegateStage Times(string name, float factor, Action? called = null) => new(name, (request, _) =>
-    {
-        called?.Invoke();
-        return ValueTask.FromResult(StageResult.Success([Tensor.Create(request.Inputs[0].ToArray<float>().Select(v => v * factor).ToArray(), request.Inputs[0].Shape.ToArray())]));
-    });
-
     private static async Task<float[]> InferAsync(Uri address, ClientTlsOptions tls, string? apiKey = null)
     {
         using var http = new HttpClient(tls.Apply(new SocketsHttpHandler()));
@@ -25,7 +19,7 @@ public sealed class TlsTests(TestPki pki) : IClassFixture<TestPki>
     [Fact]
     public async Task Serve_TlsCert_AnswersOverHttpsToAClientTrustingTheCa()
     {
-        await using var host = await CliHost.StartAsync(Times("double", 2), "--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey);
+        await using var host = await CliHost.StartAsync(DelegateStage.Times("double", 2), "--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey);
 
         var outputs = await InferAsync(host.Address, new ClientTlsOptions { TrustedCaFile = pki.CaFile });
 
@@ -36,7 +30,7 @@ public sealed class TlsTests(TestPki pki) : IClassFixture<TestPki>
     [Fact]
     public async Task Serve_TlsCert_ClientTrustingAnotherCaOrTheSystemRoots_IsRefused()
     {
-        await using var host = await CliHost.StartAsync(Times("double", 2), "--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey);
+        await using var host = await CliHost.StartAsync(DelegateStage.Times("double", 2), "--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey);
 
         var otherCa = await Assert.ThrowsAsync<GraphPipeException>(() => InferAsync(host.Address, new ClientTlsOptions { TrustedCaFile = pki.OtherCaFile }));
         var systemRoots = await Assert.ThrowsAsync<GraphPipeException>(() => InferAsync(host.Address, new ClientTlsOptions()));
@@ -49,7 +43,7 @@ public sealed class TlsTests(TestPki pki) : IClassFixture<TestPki>
     [Fact]
     public async Task Serve_ClientCa_AcceptsAClientCertificateOfThatCa()
     {
-        await using var host = await CliHost.StartAsync(Times("double", 2), "--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey, "--client-ca", pki.CaFile);
+        await using var host = await CliHost.StartAsync(DelegateStage.Times("double", 2), "--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey, "--client-ca", pki.CaFile);
 
         var outputs = await InferAsync(host.Address, new ClientTlsOptions { TrustedCaFile = pki.CaFile, ClientCertificateFile = pki.ClientCert, ClientKeyFile = pki.ClientKey });
 
@@ -60,7 +54,7 @@ public sealed class TlsTests(TestPki pki) : IClassFixture<TestPki>
     public async Task Serve_ClientCa_RejectsAClientWithoutCertificate()
     {
         var calls = 0;
-        await using var host = await CliHost.StartAsync(Times("double", 2, () => Interlocked.Increment(ref calls)), "--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey, "--client-ca", pki.CaFile);
+        await using var host = await CliHost.StartAsync(DelegateStage.Times("double", 2, () => Interlocked.Increment(ref calls)), "--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey, "--client-ca", pki.CaFile);
 
         var ex = await Assert.ThrowsAsync<GraphPipeException>(() => InferAsync(host.Address, new ClientTlsOptions { TrustedCaFile = pki.CaFile }));
 
@@ -72,7 +66,7 @@ public sealed class TlsTests(TestPki pki) : IClassFixture<TestPki>
     public async Task Serve_ClientCa_RejectsAClientCertificateOfAnotherCa()
     {
         var calls = 0;
-        await using var host = await CliHost.StartAsync(Times("double", 2, () => Interlocked.Increment(ref calls)), "--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey, "--client-ca", pki.CaFile);
+        await using var host = await CliHost.StartAsync(DelegateStage.Times("double", 2, () => Interlocked.Increment(ref calls)), "--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey, "--client-ca", pki.CaFile);
 
         var ex = await Assert.ThrowsAsync<GraphPipeException>(() => InferAsync(host.Address, new ClientTlsOptions { TrustedCaFile = pki.CaFile, ClientCertificateFile = pki.OtherClientCert, ClientKeyFile = pki.OtherClientKey }));
 
@@ -84,9 +78,9 @@ public sealed class TlsTests(TestPki pki) : IClassFixture<TestPki>
     public async Task Forward_NextOverHttpsWithMutualTlsAndKey_ReturnsTheNextStagesAnswer()
     {
         var keyFile = pki.Write("next.key.txt", "next-stage-key-123\n");
-        await using var model = await CliHost.StartAsync(Times("triple", 3),
+        await using var model = await CliHost.StartAsync(DelegateStage.Times("triple", 3),
             "--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey, "--client-ca", pki.CaFile, "--api-key-file", keyFile);
-        await using var front = await CliHost.StartAsync(Times("double", 2),
+        await using var front = await CliHost.StartAsync(DelegateStage.Times("double", 2),
             "--next", model.Address.ToString(), "--next-ca", pki.CaFile, "--next-client-cert", pki.ClientCert, "--next-client-key", pki.ClientKey,
             "--next-api-key-file", keyFile, "--readiness-requires-next");
         using var http = new HttpClient();
@@ -101,8 +95,8 @@ public sealed class TlsTests(TestPki pki) : IClassFixture<TestPki>
     [Fact]
     public async Task Forward_NextWithoutItsClientCertificate_FailsNamingTheNextStage()
     {
-        await using var model = await CliHost.StartAsync(Times("triple", 3), "--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey, "--client-ca", pki.CaFile);
-        await using var front = await CliHost.StartAsync(Times("double", 2), "--next", model.Address.ToString(), "--next-ca", pki.CaFile);
+        await using var model = await CliHost.StartAsync(DelegateStage.Times("triple", 3), "--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey, "--client-ca", pki.CaFile);
+        await using var front = await CliHost.StartAsync(DelegateStage.Times("double", 2), "--next", model.Address.ToString(), "--next-ca", pki.CaFile);
 
         var ex = await Assert.ThrowsAsync<GraphPipeException>(() => InferAsync(front.Address, new ClientTlsOptions()));
 

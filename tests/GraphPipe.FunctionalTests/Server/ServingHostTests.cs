@@ -14,20 +14,15 @@ public sealed class ServingHostTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static byte[] Request(params float[] values) => RawHttp.Encode(new InferRequest { Inputs = [Tensor.Create(values, 1, values.Length)] });
-
-    private static DelegateStage Times(string name, float factor) => new(name, (request, _) =>
-        ValueTask.FromResult(StageResult.Success([Tensor.Create(request.Inputs[0].ToArray<float>().Select(v => v * factor).ToArray(), request.Inputs[0].Shape.ToArray())])));
-
     [Fact]
     public async Task Post_SeveralStagesInOneHost_EachAnswersAtItsNameAndTheDefaultAtRoot()
     {
-        await using var host = await GraphPipeStageHost.StartAsync(s => s.AddStage("double", Times("double", 2)).AddStage("triple", Times("triple", 3)), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
+        await using var host = await GraphPipeStageHost.StartAsync(s => s.AddStage("double", DelegateStage.Times("double", 2)).AddStage("triple", DelegateStage.Times("triple", 3)), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
         using var http = new HttpClient();
 
-        var root = await RawHttp.PostAsync(http, host.Address, Request(1, 2), Ct).WaitAsync(Limits.Step, Ct);
-        var triple = await RawHttp.PostAsync(http, new Uri(host.Address, "triple"), Request(1, 2), Ct).WaitAsync(Limits.Step, Ct);
-        var other = await RawHttp.PostAsync(http, new Uri(host.Address, "some/other/path"), Request(1, 2), Ct).WaitAsync(Limits.Step, Ct);
+        var root = await RawHttp.PostAsync(http, host.Address, RawHttp.EncodeFloats(1, 2), Ct).WaitAsync(Limits.Step, Ct);
+        var triple = await RawHttp.PostAsync(http, new Uri(host.Address, "triple"), RawHttp.EncodeFloats(1, 2), Ct).WaitAsync(Limits.Step, Ct);
+        var other = await RawHttp.PostAsync(http, new Uri(host.Address, "some/other/path"), RawHttp.EncodeFloats(1, 2), Ct).WaitAsync(Limits.Step, Ct);
 
         Assert.Equal([2f, 4f], Assert.Single(GraphPipeReader.ReadInferResponse(root.Body).Outputs).ToArray<float>());
         Assert.Equal([3f, 6f], Assert.Single(GraphPipeReader.ReadInferResponse(triple.Body).Outputs).ToArray<float>());
@@ -45,10 +40,10 @@ public sealed class ServingHostTests
         });
         await using var host = await GraphPipeStageHost.StartAsync(s => s
             .AddStage("triple", triple)
-            .AddForwardingStage("double", Times("double", 2), new ForwardingOptions { LocalNext = "triple" }, isDefault: true), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
+            .AddForwardingStage("double", DelegateStage.Times("double", 2), new ForwardingOptions { LocalNext = "triple" }, isDefault: true), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
         using var http = new HttpClient();
 
-        var response = await RawHttp.PostAsync(http, host.Address, Request(1, 2), Ct).WaitAsync(Limits.Step, Ct);
+        var response = await RawHttp.PostAsync(http, host.Address, RawHttp.EncodeFloats(1, 2), Ct).WaitAsync(Limits.Step, Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.Status);
         Assert.Equal([6f, 12f], Assert.Single(GraphPipeReader.ReadInferResponse(response.Body).Outputs).ToArray<float>());
@@ -117,7 +112,7 @@ public sealed class ServingHostTests
         using var ready = await server.Http.GetAsync(new Uri(server.Address, "control/is_ready"), Ct).WaitAsync(Limits.Step, Ct);
         using var readyV2 = await server.Http.GetAsync(new Uri(server.Address, "v2/health/ready"), Ct).WaitAsync(Limits.Step, Ct);
         using var live = await server.Http.GetAsync(new Uri(server.Address, "control/is_alive"), Ct).WaitAsync(Limits.Step, Ct);
-        var infer = await RawHttp.PostAsync(server.Http, server.Address, Request(5), Ct).WaitAsync(Limits.Step, Ct);
+        var infer = await RawHttp.PostAsync(server.Http, server.Address, RawHttp.EncodeFloats(5), Ct).WaitAsync(Limits.Step, Ct);
         var stillDraining = !stopping.IsCompleted;
         await stopping.WaitAsync(Limits.Step, Ct);
 
@@ -141,7 +136,7 @@ public sealed class ServingHostTests
             return DelegateStage.Echo(request);
         });
         await using var server = await LoopbackServer.StartAsync(stage, o => { o.MaxConcurrentRequests = 1; o.MaxQueuedRequests = 1; }).WaitAsync(Limits.Step, Ct);
-        var body = Request(1);
+        var body = RawHttp.EncodeFloats(1);
 
         var first = RawHttp.PostAsync(server.Http, server.Address, body, Ct);
         await entered.Task.WaitAsync(Limits.Step, Ct);
@@ -163,7 +158,7 @@ public sealed class ServingHostTests
         var stage = new DelegateStage("faulty", (_, _) => throw new InvalidOperationException("boom " + new string('x', 5000)));
         await using var server = await LoopbackServer.StartAsync(stage).WaitAsync(Limits.Step, Ct);
 
-        var response = await RawHttp.PostAsync(server.Http, server.Address, Request(1), Ct).WaitAsync(Limits.Step, Ct);
+        var response = await RawHttp.PostAsync(server.Http, server.Address, RawHttp.EncodeFloats(1), Ct).WaitAsync(Limits.Step, Ct);
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.Status);
         Assert.StartsWith("[faulty] internal error: boom xxx", response.Text, StringComparison.Ordinal);
@@ -181,7 +176,7 @@ public sealed class ServingHostTests
             o.BodyReadTimeout = TimeSpan.FromSeconds(3);
             o.MinRequestBodyBytesPerSecond = 0;
         }).WaitAsync(Limits.Step, Ct);
-        var body = Request(1, 2, 3);
+        var body = RawHttp.EncodeFloats(1, 2, 3);
 
         // Six uploads that announce a body and trickle it: before the fix each held a slot or a queue place.
         var tricklers = Enumerable.Range(0, 6).Select(_ => TrickleAsync(server.Address, body.Length + 1000)).ToArray();

@@ -15,14 +15,9 @@ public sealed class StageDirectoryTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static byte[] Request(params float[] values) => RawHttp.Encode(new InferRequest { Inputs = [Tensor.Create(values, 1, values.Length)] });
-
-    private static DelegateStage Times(string name, float factor) => new(name, (request, _) =>
-        ValueTask.FromResult(StageResult.Success([Tensor.Create(request.Inputs[0].ToArray<float>().Select(v => v * factor).ToArray(), request.Inputs[0].Shape.ToArray())])));
-
     private static async Task<float[]> PostAsync(HttpClient http, Uri uri, params float[] values)
     {
-        var response = await RawHttp.PostAsync(http, uri, Request(values), Ct).WaitAsync(Limits.Step, Ct);
+        var response = await RawHttp.PostAsync(http, uri, RawHttp.EncodeFloats(values), Ct).WaitAsync(Limits.Step, Ct);
         Assert.True(response.Status == HttpStatusCode.OK, $"{uri}: {(int)response.Status} {response.Text}");
         return Assert.Single(GraphPipeReader.ReadInferResponse(response.Body).Outputs).ToArray<float>();
     }
@@ -37,13 +32,13 @@ public sealed class StageDirectoryTests
     public async Task AddStageDirectory_StageAddedWhileServing_AnswersAtItsPathOverGraphPipeAndOip()
     {
         var directory = new TestStageDirectory();
-        await using var host = await OipHost.StartAsync(s => s.AddStage("double", Times("double", 2)).AddStageDirectory(_ => directory), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
+        await using var host = await OipHost.StartAsync(s => s.AddStage("double", DelegateStage.Times("double", 2)).AddStageDirectory(_ => directory), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
         using var http = new HttpClient();
         // Before it is added, its path is any other path: the default stage answers.
         Assert.Equal((float[])[2f, 4f], await PostAsync(http, new Uri(host.Address, "triple"), 1, 2));
         var before = await RawHttp.SendAsync(http, new HttpRequestMessage(HttpMethod.Get, new Uri(host.Address, "v2/models/triple/ready")), Ct).WaitAsync(Limits.Step, Ct);
 
-        directory.Add("triple", Times("triple", 3));
+        directory.Add("triple", DelegateStage.Times("triple", 3));
 
         Assert.Equal(HttpStatusCode.NotFound, before.Status);
         Assert.Equal((float[])[3f, 6f], await PostAsync(http, new Uri(host.Address, "triple"), 1, 2));
@@ -59,10 +54,10 @@ public sealed class StageDirectoryTests
     public async Task AddStageDirectory_VersionedStageAdded_EachVersionAtItsPathAndAMissingOneIs404()
     {
         var directory = new TestStageDirectory();
-        await using var host = await GraphPipeStageHost.StartAsync(s => s.AddStage("double", Times("double", 2)).AddStageDirectory(_ => directory), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
+        await using var host = await GraphPipeStageHost.StartAsync(s => s.AddStage("double", DelegateStage.Times("double", 2)).AddStageDirectory(_ => directory), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
         using var http = new HttpClient();
 
-        directory.Add("m", new TwoVersions(Times("m", 10), Times("m", 100)));
+        directory.Add("m", new TwoVersions(DelegateStage.Times("m", 10), DelegateStage.Times("m", 100)));
 
         Assert.Equal((float[])[100f], await PostAsync(http, new Uri(host.Address, "m"), 1));
         Assert.Equal((float[])[10f], await PostAsync(http, new Uri(host.Address, "m/versions/1"), 1));
@@ -76,13 +71,13 @@ public sealed class StageDirectoryTests
     public async Task AddStageDirectory_ServedLikeAForwardingStage_TheAddedStageForwardsToTheSameNext()
     {
         var directory = new TestStageDirectory();
-        await using var next = await GraphPipeStageHost.StartAsync(Times("ten", 10), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
+        await using var next = await GraphPipeStageHost.StartAsync(DelegateStage.Times("ten", 10), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
         await using var host = await GraphPipeStageHost.StartAsync(s => s
-            .AddForwardingStage("double", Times("double", 2), new ForwardingOptions { Next = next.Address }, isDefault: true)
+            .AddForwardingStage("double", DelegateStage.Times("double", 2), new ForwardingOptions { Next = next.Address }, isDefault: true)
             .AddStageDirectory(_ => directory, servedLike: "double"), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
         using var http = new HttpClient();
 
-        directory.Add("triple", Times("triple", 3));
+        directory.Add("triple", DelegateStage.Times("triple", 3));
 
         Assert.Equal((float[])[20f], await PostAsync(http, host.Address, 1));
         Assert.Equal((float[])[30f], await PostAsync(http, new Uri(host.Address, "triple"), 1));
@@ -93,12 +88,12 @@ public sealed class StageDirectoryTests
     {
         var directory = new TestStageDirectory();
         var log = new LogLines();
-        await using var host = await GraphPipeStageHost.StartAsync(s => s.AddStage("double", Times("double", 2)).AddStageDirectory(_ => directory),
+        await using var host = await GraphPipeStageHost.StartAsync(s => s.AddStage("double", DelegateStage.Times("double", 2)).AddStageDirectory(_ => directory),
             logging: b => b.AddProvider(new LogLinesProvider(log)), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
         using var http = new HttpClient();
 
-        directory.Add("double", Times("other", 5));
-        directory.Add("metrics", Times("metrics", 7));
+        directory.Add("double", DelegateStage.Times("other", 5));
+        directory.Add("metrics", DelegateStage.Times("metrics", 7));
 
         Assert.Equal((float[])[2f], await PostAsync(http, new Uri(host.Address, "double"), 1));
         Assert.Contains(log.Lines, l => l.Contains("Stage double was added while serving but is not served: its path /double is another stage's", StringComparison.Ordinal));
@@ -113,8 +108,8 @@ public sealed class StageDirectoryTests
     public async Task AddStageDirectory_AddedBeforeTheHostStarted_ServedFromTheStart()
     {
         var directory = new TestStageDirectory();
-        directory.Add("early", Times("early", 4));
-        await using var host = await GraphPipeStageHost.StartAsync(s => s.AddStage("double", Times("double", 2)).AddStageDirectory(_ => directory), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
+        directory.Add("early", DelegateStage.Times("early", 4));
+        await using var host = await GraphPipeStageHost.StartAsync(s => s.AddStage("double", DelegateStage.Times("double", 2)).AddStageDirectory(_ => directory), cancellationToken: Ct).WaitAsync(Limits.Step, Ct);
         using var http = new HttpClient();
 
         Assert.Equal((float[])[4f], await PostAsync(http, new Uri(host.Address, "early"), 1));
@@ -125,7 +120,7 @@ public sealed class StageDirectoryTests
     {
         var directory = new TestStageDirectory();
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => GraphPipeStageHost.StartAsync(s => s.AddStage("double", Times("double", 2)).AddStageDirectory(_ => directory, servedLike: "nope"), cancellationToken: Ct)).WaitAsync(Limits.Step, Ct);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => GraphPipeStageHost.StartAsync(s => s.AddStage("double", DelegateStage.Times("double", 2)).AddStageDirectory(_ => directory, servedLike: "nope"), cancellationToken: Ct)).WaitAsync(Limits.Step, Ct);
 
         Assert.Contains("'nope', which is not a stage of this host", error.Message, StringComparison.Ordinal);
     }
